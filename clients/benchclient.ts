@@ -1,0 +1,101 @@
+/**
+ * cvm-benchclient and cvm-v1benchclient: validate COUNT times back to back.
+ *
+ * @module
+ */
+
+import {
+  CredentialType,
+  ErrorCode,
+  errorMessage,
+  type Tagged,
+  toBytes,
+} from "../protocol/mod.ts";
+import { FatalError, type Invocation } from "../program.ts";
+import { authenticate, authenticatePassword } from "./client.ts";
+
+function parseCount(text: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) === 0) {
+    throw new FatalError(1, `Invalid number for count: ${text}`);
+  }
+  return Number(text);
+}
+
+function failed(code: number): FatalError {
+  return new FatalError(
+    code,
+    `Authentication failed, error #${code} (${errorMessage(code)})`,
+  );
+}
+
+/**
+ * `cvm-benchclient COUNT MODULE ACCOUNT DOMAIN [PASSWORD]`; stops with the
+ * error code at the first failure.
+ *
+ * @param invocation Name, arguments, environment.
+ * @returns The exit status.
+ * @example
+ * ```ts
+ * import { benchclientMain } from "./benchclient.ts";
+ * // Deno.exit(await benchclientMain({ name: "cvm-benchclient", args, env }));
+ * ```
+ */
+export async function benchclientMain(invocation: Invocation): Promise<number> {
+  const { args, env } = invocation;
+  if (args.length !== 4 && args.length !== 5) {
+    throw new FatalError(
+      1,
+      "Too few command-line arguments\nusage: cvm-benchclient count cvmodule account domain\n   or: cvm-benchclient count cvmodule account domain password\n",
+    );
+  }
+  const count = parseCount(args[0]);
+  const [, module, account, domain, password] = args;
+  for (let i = 0; i < count; i++) {
+    const r = await authenticatePassword(module, {
+      account,
+      domain,
+      password,
+    }, { env });
+    if (r.code !== ErrorCode.OK) throw failed(r.code);
+  }
+  return 0;
+}
+
+/**
+ * `cvm-v1benchclient COUNT MODULE ACCOUNT DOMAIN CREDENTIAL [...]` over
+ * protocol version 1.
+ *
+ * @param invocation Name, arguments, environment.
+ * @returns The exit status.
+ * @example
+ * ```ts
+ * import { v1benchclientMain } from "./benchclient.ts";
+ * // Deno.exit(await v1benchclientMain({ name: "cvm-v1benchclient", args, env }));
+ * ```
+ */
+export async function v1benchclientMain(
+  invocation: Invocation,
+): Promise<number> {
+  const { args, env } = invocation;
+  if (args.length < 5) {
+    throw new FatalError(
+      1,
+      "usage: cvm-v1benchclient count cvmodule account domain credential [credential ...]\n",
+    );
+  }
+  const count = parseCount(args[0]);
+  const [, module, account, domain, ...credentials] = args;
+  const tagged: Tagged[] = [
+    { type: CredentialType.ACCOUNT, value: toBytes(account) },
+    { type: CredentialType.DOMAIN, value: toBytes(domain) },
+    ...credentials.map((c) => ({
+      type: CredentialType.PASSWORD,
+      value: toBytes(c),
+    })),
+  ];
+  for (let i = 0; i < count; i++) {
+    const r = await authenticate(module, tagged, { env, version: 1 });
+    if (r.code !== ErrorCode.OK) throw failed(r.code);
+  }
+  return 0;
+}

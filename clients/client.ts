@@ -1,0 +1,308 @@
+/**
+ * The CVM client library: ask a module (or a chain of them) to validate
+ * credentials, over any transport, in protocol version 1 or 2.
+ *
+ * @example
+ * ```ts
+ * import { authenticatePassword } from "./client.ts";
+ * const result = await authenticatePassword("cvm-local:/run/cvm.sock", {
+ *   account: "bob@example.com", password: "secret",
+ * });
+ * if (result.code === 0) console.log(result.facts.directory);
+ * ```
+ *
+ * @module
+ */
+
+import {
+  type ClientFacts,
+  CredentialType,
+  CvmError,
+  decodeFacts,
+  encodeRequestV1,
+  encodeRequestV2,
+  ErrorCode,
+  type Parsed,
+  parseResponseV1,
+  parseResponseV2,
+  type Response,
+  type Tagged,
+  toBytes,
+  toText,
+} from "../protocol/mod.ts";
+import { parseModuleAddress, splitChain } from "./module_address.ts";
+import { exchangeCommand } from "./transport_command.ts";
+import { exchangeLocal } from "./transport_local.ts";
+import { exchangeUdp, UDP_RETRY_WAITS_MS } from "./transport_udp.ts";
+
+/** Environment-derived settings of the client. */
+export interface ClientOptions {
+  /** The environment (for `CVM_RANDOM_BYTES`, `CVM_LOOKUP_SECRET`, and command modules). */
+  env?: Record<string, string | undefined>;
+  /** Protocol version to speak (default 2). */
+  version?: 1 | 2;
+  /** UDP resend waits (default the reference's 2, 4, 8, 16 s). */
+  udpWaitsMs?: readonly number[];
+}
+
+/** The outcome of a validation. */
+export interface ClientResult {
+  /** The result code (0 success, 100 rejected, else temporary). */
+  code: number;
+  /** The facts (only out-of-scope on failure). */
+  facts: ClientFacts;
+  /** Why a temporary failure happened, for diagnostics. */
+  reason?: string;
+}
+
+function environment(options: ClientOptions) {
+  return options.env ?? Deno.env.toObject();
+}
+
+/**
+ * The length of the random tag for UDP: `$CVM_RANDOM_BYTES`, default 8,
+ * at most 255.
+ */
+function randomLength(env: Record<string, string | undefined>): number {
+  const text = env.CVM_RANDOM_BYTES;
+  if (text === undefined || !/^[0-9]{1,3}$/.test(text)) return 8;
+  return Math.min(Number(text), 255);
+}
+
+function failure(code: number, reason: string): ClientResult {
+  return { code, facts: { all: [] }, reason };
+}
+
+/** Turns a reply (and a command's exit status) into a result, strictly. */
+function readReply(
+  parsed: Parsed<Response>,
+  status: number | undefined,
+): ClientResult {
+  if (!parsed.ok) return failure(parsed.code, parsed.reason);
+  // A command module's exit status replaces the result byte.
+  const code = status ?? parsed.value.code;
+  if (code === ErrorCode.OK && parsed.value.code !== ErrorCode.OK) {
+    return failure(ErrorCode.BAD_MODDATA, "exit 0 with a failure reply");
+  }
+  const facts = decodeFacts(parsed.value.facts, code === ErrorCode.OK);
+  if (!facts.ok) {
+    if (code === ErrorCode.OK) return failure(facts.code, facts.reason);
+    return { code, facts: { all: [] } };
+  }
+  return { code, facts: facts.value };
+}
+
+async function askOne(
+  moduleText: string,
+  credentials: readonly Tagged[],
+  options: ClientOptions,
+): Promise<ClientResult> {
+  const env = environment(options);
+  const address = parseModuleAddress(moduleText);
+  if (address === undefined) {
+    return failure(ErrorCode.GENERAL, "invalid module string");
+  }
+  const version = options.version ?? 2;
+  const random = address.kind === "udp"
+    ? crypto.getRandomValues(new Uint8Array(randomLength(env)))
+    : new Uint8Array(0);
+  let request: Uint8Array;
+  try {
+    request = version === 2
+      ? encodeRequestV2(random, credentials)
+      : encodeV1(credentials);
+  } catch (e) {
+    return failure((e as CvmError).code ?? ErrorCode.BAD_CLIDATA, String(e));
+  }
+  const parse = (reply: Uint8Array) =>
+    version === 2 ? parseResponseV2(reply, random) : parseResponseV1(reply);
+  try {
+    switch (address.kind) {
+      case "command": {
+        const commandEnv: Record<string, string> = {};
+        for (const [k, v] of Object.entries(env)) {
+          if (v !== undefined) commandEnv[k] = v;
+        }
+        const { reply, status } = await exchangeCommand(
+          address.path,
+          request,
+          commandEnv,
+        );
+        return readReply(parse(reply), status);
+      }
+      case "local": {
+        const { reply } = await exchangeLocal(address.path, request);
+        return readReply(parse(reply), undefined);
+      }
+      case "udp": {
+        const { reply } = await exchangeUdp(
+          address.host,
+          address.port,
+          request,
+          (r) => parse(r).ok,
+          options.udpWaitsMs ?? UDP_RETRY_WAITS_MS,
+        );
+        return readReply(parse(reply), undefined);
+      }
+    }
+  } catch (e) {
+    if (e instanceof CvmError) return failure(e.code, e.message);
+    return failure(ErrorCode.IO, String(e));
+  }
+}
+
+/** Version 1 carries account, domain and the other credentials' values. */
+function encodeV1(credentials: readonly Tagged[]): Uint8Array {
+  const value = (type: number) =>
+    credentials.find((c) => c.type === type)?.value ?? new Uint8Array(0);
+  const rest = credentials.filter((c) =>
+    c.type !== CredentialType.ACCOUNT && c.type !== CredentialType.DOMAIN
+  ).map((c) => c.value);
+  return encodeRequestV1(
+    value(CredentialType.ACCOUNT),
+    value(CredentialType.DOMAIN),
+    rest,
+  );
+}
+
+/**
+ * Validates credentials with a module or a comma-separated chain of modules:
+ * each is asked in turn until one succeeds, fails temporarily, or rejects
+ * without saying the account is out of its scope. The last answer wins. If
+ * `$CVM_LOOKUP_SECRET` is set and no secret is among the credentials, it is
+ * added (version 2).
+ *
+ * @param modules The module string or chain.
+ * @param credentials The credentials, an ACCOUNT among them.
+ * @param options Environment, protocol version.
+ * @returns The code and facts.
+ * @example
+ * ```ts
+ * import { authenticate } from "./client.ts";
+ * const enc = new TextEncoder();
+ * const r = await authenticate("/usr/bin/cvm-unix", [
+ *   { type: 1, value: enc.encode("bob") },
+ *   { type: 3, value: enc.encode("secret") },
+ * ]);
+ * ```
+ */
+export async function authenticate(
+  modules: string,
+  credentials: readonly Tagged[],
+  options: ClientOptions = {},
+): Promise<ClientResult> {
+  const env = environment(options);
+  const creds = [...credentials];
+  const secret = env.CVM_LOOKUP_SECRET;
+  if (
+    (options.version ?? 2) === 2 && secret !== undefined &&
+    !creds.some((c) => c.type === CredentialType.SECRET)
+  ) {
+    creds.push({ type: CredentialType.SECRET, value: toBytes(secret) });
+  }
+  const chain = splitChain(modules);
+  let result = failure(ErrorCode.GENERAL, "no module given");
+  for (const moduleText of chain) {
+    result = await askOne(moduleText, creds, { ...options, env });
+    const outOfScope = result.code === ErrorCode.PERMFAIL &&
+      (result.facts.outOfScope ?? 0) !== 0;
+    if (!outOfScope) break;
+  }
+  return result;
+}
+
+/**
+ * Splits the domain off an account name at the last of the split
+ * characters (`$CVM_ACCOUNT_SPLIT_CHARS`, default "@"; empty never splits).
+ *
+ * @param account The account as typed, e.g. "bob@example.com".
+ * @param domain The domain otherwise in force.
+ * @param splitChars The characters to split at.
+ * @returns The account and domain to use.
+ * @example
+ * ```ts
+ * import { splitAccount } from "./client.ts";
+ * splitAccount("bob@example.com", "", "@"); // { account: "bob", domain: "example.com" }
+ * ```
+ */
+export function splitAccount(
+  account: string,
+  domain: string,
+  splitChars: string,
+): { account: string; domain: string } {
+  let at = -1;
+  for (const ch of splitChars) at = Math.max(at, account.lastIndexOf(ch));
+  if (at < 0) return { account, domain };
+  return { account: account.slice(0, at), domain: account.slice(at + 1) };
+}
+
+/**
+ * The ucspi local domain: `${PROTO}LOCALHOST` (e.g. `$TCPLOCALHOST`).
+ *
+ * @param env The environment.
+ * @returns The domain, or "" when there is none.
+ * @example
+ * ```ts
+ * import { ucspiDomain } from "./client.ts";
+ * ucspiDomain({ PROTO: "TCP", TCPLOCALHOST: "mail.example.com" }); // "mail.example.com"
+ * ```
+ */
+export function ucspiDomain(env: Record<string, string | undefined>): string {
+  const proto = env.PROTO;
+  if (!proto) return "";
+  return env[`${proto}LOCALHOST`] ?? "";
+}
+
+/** Account, domain and password as a mail front end has them. */
+export interface PasswordCredentials {
+  account: string;
+  domain?: string;
+  password?: string | Uint8Array;
+  /** Further credentials (challenge, response, local types). */
+  extra?: Tagged[];
+}
+
+/**
+ * Convenience wrapper: split the account (unless `split` is false), then
+ * send account, the domain and the password, leaving out an empty domain or
+ * password.
+ *
+ * @param modules The module string or chain.
+ * @param credentials Account, domain, password.
+ * @param options Client options plus `split` (default true).
+ * @returns The code and facts.
+ * @example
+ * ```ts
+ * import { authenticatePassword } from "./client.ts";
+ * // await authenticatePassword("cvm-unix", { account: "bob", password: "pw" });
+ * ```
+ */
+export function authenticatePassword(
+  modules: string,
+  credentials: PasswordCredentials,
+  options: ClientOptions & { split?: boolean } = {},
+): Promise<ClientResult> {
+  const env = environment(options);
+  let { account, domain = "" } = credentials;
+  if (options.split ?? true) {
+    ({ account, domain } = splitAccount(
+      account,
+      domain,
+      env.CVM_ACCOUNT_SPLIT_CHARS ?? "@",
+    ));
+  }
+  const tagged: Tagged[] = [
+    { type: CredentialType.ACCOUNT, value: toBytes(account) },
+  ];
+  if (domain !== "") {
+    tagged.push({ type: CredentialType.DOMAIN, value: toBytes(domain) });
+  }
+  const password = typeof credentials.password === "string"
+    ? toBytes(credentials.password)
+    : credentials.password;
+  if (password && password.length > 0) {
+    tagged.push({ type: CredentialType.PASSWORD, value: password });
+  }
+  tagged.push(...(credentials.extra ?? []));
+  return authenticate(modules, tagged, { ...options, env });
+}

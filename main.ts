@@ -1,0 +1,74 @@
+/**
+ * The one entry point: dispatches on the name it was invoked as (busybox
+ * style: `cvm-pwfile` is a symlink to `cvm`) or on its first argument
+ * (`cvm pwfile …`, `cvm cvm-pwfile …`).
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { basename } from "node:path";
+import { reportFatal, writeStderr, writeStdout } from "./program.ts";
+import { findProgram, PROGRAMS } from "./programs.ts";
+
+/** The `cvm --help` text: every program with one line each. */
+function helpText(): string {
+  const width = Math.max(...PROGRAMS.map((p) => p.name.length));
+  const lines = PROGRAMS.map((p) => `  ${p.name.padEnd(width)}  ${p.summary}`);
+  return [
+    "usage: cvm PROGRAM [ARGS...]   (or run a symlink named after PROGRAM)",
+    "",
+    "programs:",
+    ...lines,
+    "",
+  ].join("\n");
+}
+
+/** The program name and arguments from argv[0] and the rest. */
+function resolveInvocation(
+  argv0: string,
+  args: string[],
+): { name: string; args: string[] } | undefined {
+  const invoked = basename(argv0);
+  if (findProgram(invoked)) return { name: invoked, args };
+  if (args.length === 0) return undefined;
+  const [first, ...rest] = args;
+  for (const candidate of [first, `cvm-${first}`]) {
+    if (findProgram(candidate)) return { name: candidate, args: rest };
+  }
+  return undefined;
+}
+
+async function main(): Promise<number> {
+  const args = Deno.args;
+  if (args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
+    writeStdout(helpText());
+    return 0;
+  }
+  if (args[0] === "--list") {
+    // One name per line: what scripts/compile.sh makes symlinks for.
+    writeStdout(PROGRAMS.map((p) => p.name).join("\n") + "\n");
+    return 0;
+  }
+  const resolved = resolveInvocation(process.argv0, [...args]);
+  if (resolved === undefined) {
+    writeStderr(
+      args.length === 0
+        ? helpText()
+        : `cvm: unknown program: ${args[0]}\n${helpText()}`,
+    );
+    return 1;
+  }
+  const program = findProgram(resolved.name)!;
+  try {
+    return await program.main({
+      name: resolved.name,
+      args: resolved.args,
+      env: Deno.env.toObject(),
+    });
+  } catch (e) {
+    return reportFatal(resolved.name, e);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());

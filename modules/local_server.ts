@@ -1,0 +1,172 @@
+/**
+ * Local mode: a Unix stream socket, one request and one reply per
+ * connection, many connections served at once.
+ *
+ * @module
+ */
+
+import { MAX_PACKET } from "../protocol/mod.ts";
+import { answerRequest, type ModuleOptions } from "./answer.ts";
+import type { Backend } from "./backend.ts";
+import { type LogSink, requestLogLine } from "./log.ts";
+
+/** Settings of a local-socket server. */
+export interface LocalServerOptions extends ModuleOptions {
+  /** The socket path. */
+  path: string;
+  /** The socket file's mode (from `$CVM_SOCKET_MODE`, octal; default 0o777). */
+  mode: number;
+  /** The socket's owner uid, when one was configured. */
+  uid?: number;
+  /** The socket's group gid, when one was configured. */
+  gid?: number;
+  /** Milliseconds to wait for a request and to send its reply. */
+  timeoutMs: number;
+  /** Where log lines go. */
+  log: LogSink;
+}
+
+/** A running server: its address and how to stop it. */
+export interface RunningServer {
+  /** Stops accepting, waits for requests in flight, removes the socket. */
+  stop(): Promise<void>;
+  /** Settles when the server has stopped. */
+  finished: Promise<void>;
+}
+
+/** Reads to end of input (the client half-closes), or gives up at the deadline. */
+async function readRequest(
+  conn: Deno.UnixConn,
+  deadline: AbortSignal,
+): Promise<Uint8Array | undefined> {
+  const buffer = new Uint8Array(MAX_PACKET + 1);
+  let length = 0;
+  const onAbort = () => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  deadline.addEventListener("abort", onAbort);
+  try {
+    while (length <= MAX_PACKET) {
+      const n = await conn.read(buffer.subarray(length));
+      if (n === null) break;
+      length += n;
+    }
+    return buffer.slice(0, length);
+  } catch {
+    return undefined;
+  } finally {
+    deadline.removeEventListener("abort", onAbort);
+  }
+}
+
+async function writeAll(
+  conn: Deno.UnixConn,
+  bytes: Uint8Array,
+  deadline: AbortSignal,
+): Promise<void> {
+  const onAbort = () => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  deadline.addEventListener("abort", onAbort);
+  try {
+    let at = 0;
+    while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+  } finally {
+    deadline.removeEventListener("abort", onAbort);
+  }
+}
+
+async function serveConnection<A>(
+  conn: Deno.UnixConn,
+  backend: Backend<A>,
+  options: LocalServerOptions,
+): Promise<void> {
+  const readDeadline = AbortSignal.timeout(options.timeoutMs);
+  const request = await readRequest(conn, readDeadline);
+  if (request === undefined || readDeadline.aborted) {
+    // Silent or stalled client: drop it; others are unaffected.
+    return;
+  }
+  const answer = await answerRequest(backend, request, options);
+  try {
+    await writeAll(conn, answer.reply, AbortSignal.timeout(options.timeoutMs));
+  } catch { /* the client went away; the answer is still logged */ }
+  options.log(requestLogLine(answer.code, answer.account, answer.domain));
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+/** Removes a stale socket at `path`, refusing to delete anything else. */
+function removeStaleSocket(path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!info.isSocket) {
+    throw new Error(`${path} exists and is not a socket`);
+  }
+  Deno.removeSync(path);
+}
+
+/**
+ * Starts serving a backend on a Unix socket. Logs `Starting.` once
+ * listening, one line per request, and `Stopping.` when stopped.
+ *
+ * @param backend The module backend.
+ * @param options Socket path, mode, owner, timeout, log sink, lookup mode.
+ * @returns The running server.
+ * @example
+ * ```ts
+ * import { startLocalServer } from "./local_server.ts";
+ * // const server = startLocalServer(backend, { path: "/tmp/s", mode: 0o777,
+ * //   timeoutMs: 1000, log: console.log });
+ * // await server.stop();
+ * ```
+ */
+export function startLocalServer<A>(
+  backend: Backend<A>,
+  options: LocalServerOptions,
+): RunningServer {
+  removeStaleSocket(options.path);
+  const listener = Deno.listen({ transport: "unix", path: options.path });
+  Deno.chmodSync(options.path, options.mode);
+  if (options.uid !== undefined || options.gid !== undefined) {
+    Deno.chownSync(options.path, options.uid ?? null, options.gid ?? null);
+  }
+  options.log("Starting.");
+  const inFlight = new Set<Promise<void>>();
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        const done = serveConnection(conn, backend, options).finally(() =>
+          inFlight.delete(done)
+        );
+        inFlight.add(done);
+      }
+    } catch { /* listener closed */ }
+  })();
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      try {
+        listener.close();
+      } catch { /* already closed */ }
+      await accepting;
+      await Promise.allSettled([...inFlight]);
+      try {
+        Deno.removeSync(options.path);
+      } catch { /* already gone */ }
+      await backend.close?.();
+      options.log("Stopping.");
+    })();
+    return stopping;
+  };
+  return { stop, finished: accepting.then(() => stopping) };
+}

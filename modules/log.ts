@@ -1,0 +1,68 @@
+/**
+ * The one-line log records of server modes, for multilog: `Starting.`,
+ * `Stopping.`, and `+`/`-`/`?` followed by the account per request.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../protocol/mod.ts";
+
+/** Where log lines go; stdout in the programs, an array in tests. */
+export type LogSink = (line: string) => void;
+
+/**
+ * A sink writing each line to stdout at once (unbuffered, for multilog).
+ *
+ * @returns The sink.
+ * @example
+ * ```ts
+ * import { stdoutLog } from "./log.ts";
+ * const log = stdoutLog();
+ * log("Starting.");
+ * ```
+ */
+export function stdoutLog(): LogSink {
+  const encoder = new TextEncoder();
+  return (line) => {
+    const bytes = encoder.encode(line + "\n");
+    let at = 0;
+    while (at < bytes.length) at += Deno.stdout.writeSync(bytes.subarray(at));
+  };
+}
+
+/** Control characters would let an account name forge log lines. */
+function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, "?");
+}
+
+/**
+ * The log line for one answered request: `+` success, `-` rejected, `?`
+ * anything else, then the account and `@domain` when a domain was sent. The
+ * password never appears.
+ *
+ * @param code The result code sent.
+ * @param account The account name ("" when the request was unreadable).
+ * @param domain The domain, or undefined when none was sent.
+ * @returns The line.
+ * @example
+ * ```ts
+ * import { requestLogLine } from "./log.ts";
+ * requestLogLine(0, "bob", "example.com"); // "+ bob@example.com"
+ * ```
+ */
+export function requestLogLine(
+  code: number,
+  account: string,
+  domain: string | undefined,
+): string {
+  const mark = code === ErrorCode.OK
+    ? "+"
+    : code === ErrorCode.PERMFAIL
+    ? "-"
+    : "?";
+  const who = domain === undefined
+    ? printable(account)
+    : `${printable(account)}@${printable(domain)}`;
+  return `${mark} ${who}`;
+}

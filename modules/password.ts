@@ -1,0 +1,108 @@
+/**
+ * Password comparison: plain text (constant time), crypt(3) through the
+ * system's libcrypt, and the challenge-response credentials (APOP,
+ * CRAM-MD5) that only a plain-text password can answer.
+ *
+ * @module
+ */
+
+import { createHash, createHmac } from "node:crypto";
+import { bytesEqual, CvmError, ErrorCode, toBytes } from "../protocol/mod.ts";
+import type { ModuleRequest } from "./backend.ts";
+
+/** How stored passwords are kept: as plain text or as crypt(3) hashes. */
+export type PasswordScheme = "plain" | "crypt";
+
+/**
+ * Reads a `..._PWCMP` variable: unset, empty or "plain" is plain text,
+ * "crypt" is crypt(3); anything else is a configuration error naming it.
+ *
+ * @param variable The variable's name, for the error.
+ * @param value Its value.
+ * @returns The scheme.
+ * @throws {CvmError} CONFIG for an unknown value.
+ * @example
+ * ```ts
+ * import { parsePasswordScheme } from "./password.ts";
+ * parsePasswordScheme("CVM_PWFILE_PWCMP", "crypt"); // "crypt"
+ * ```
+ */
+export function parsePasswordScheme(
+  variable: string,
+  value: string | undefined,
+): PasswordScheme {
+  if (value === undefined || value === "" || value === "plain") return "plain";
+  if (value === "crypt") return "crypt";
+  throw new CvmError(
+    ErrorCode.CONFIG,
+    `$${variable} must be "plain" or "crypt"`,
+  );
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The expected response to a challenge for a plain-text password, or
+ * undefined for a mechanism we do not know.
+ */
+function expectedResponse(
+  type: string,
+  challenge: Uint8Array,
+  password: Uint8Array,
+): string | undefined {
+  switch (type.toUpperCase()) {
+    case "APOP":
+      return createHash("md5").update(challenge).update(password).digest("hex");
+    case "CRAM-MD5":
+      return createHmac("md5", password).update(challenge).digest("hex");
+  }
+  return undefined;
+}
+
+/**
+ * Checks a request's credentials against a stored password. A password
+ * credential is compared by the scheme; challenge, response and response
+ * type (APOP, CRAM-MD5) are checked only against plain-text storage.
+ *
+ * @param scheme How the stored password is kept.
+ * @param request The request (its password or challenge-response credentials).
+ * @param stored The stored password or hash.
+ * @returns True when the credentials match.
+ * @throws {CvmError} NOCRED when the request has no credential this can check.
+ * @example
+ * ```ts
+ * import { checkPassword } from "./password.ts";
+ * // await checkPassword("plain", request, "secret");
+ * ```
+ */
+export async function checkPassword(
+  scheme: PasswordScheme,
+  request: Pick<
+    ModuleRequest,
+    "password" | "challenge" | "response" | "responseType"
+  >,
+  stored: string,
+): Promise<boolean> {
+  if (request.password !== undefined) {
+    if (scheme === "plain") {
+      return bytesEqual(request.password, toBytes(stored));
+    }
+    if (stored === "") return false;
+    const { verifyCrypt } = await import("../sys/crypt.ts");
+    return await verifyCrypt(request.password, stored);
+  }
+  const { challenge, response, responseType } = request;
+  if (
+    scheme === "plain" && challenge && response && responseType !== undefined
+  ) {
+    const expected = expectedResponse(responseType, challenge, toBytes(stored));
+    if (expected === undefined) {
+      throw new CvmError(ErrorCode.NOCRED, "unknown response type");
+    }
+    const given = new TextDecoder().decode(response).toLowerCase();
+    return bytesEqual(toBytes(given), toBytes(expected));
+  }
+  throw new CvmError(ErrorCode.NOCRED, "no password credential");
+}

@@ -1,0 +1,192 @@
+/**
+ * cvm-pwfile: accounts from a file in /etc/passwd layout at
+ * `$CVM_PWFILE_PATH`, compared by `$CVM_PWFILE_PWCMP` (plain or crypt).
+ * Server modes keep an index, re-read when the file changes, so a request
+ * costs O(1) however many accounts there are.
+ *
+ * @module
+ */
+
+import { CvmError, ErrorCode } from "../protocol/mod.ts";
+import type { Facts } from "../protocol/mod.ts";
+import type { Backend, ModuleRequest } from "./backend.ts";
+import {
+  checkPassword,
+  parsePasswordScheme,
+  type PasswordScheme,
+} from "./password.ts";
+import type { BackendContext } from "./runtime.ts";
+
+/** One line of a passwd file. */
+export interface PasswdLine {
+  name: string;
+  password: string;
+  uid: number;
+  gid: number;
+  gecos: string;
+  directory: string;
+  shell: string;
+}
+
+/**
+ * Parses one passwd-format line; undefined for a comment, a blank or a
+ * malformed line (a user or group id that is not a decimal number is
+ * malformed, never 0).
+ *
+ * @param line The line, without its newline.
+ * @returns The entry.
+ * @example
+ * ```ts
+ * import { parsePasswdLine } from "./pwfile.ts";
+ * parsePasswdLine("bob:pw:1000:100:Bob,,:/home/bob:/bin/sh")?.uid; // 1000
+ * ```
+ */
+export function parsePasswdLine(line: string): PasswdLine | undefined {
+  const fields = line.split(":");
+  if (fields.length !== 7 || fields[0] === "") return undefined;
+  const [name, password, uid, gid, gecos, directory, shell] = fields;
+  if (!/^[0-9]{1,10}$/.test(uid) || !/^[0-9]{1,10}$/.test(gid)) {
+    return undefined;
+  }
+  return {
+    name,
+    password,
+    uid: Number(uid),
+    gid: Number(gid),
+    gecos,
+    directory,
+    shell,
+  };
+}
+
+/**
+ * Builds a lower-cased name → first entry index of a passwd file's text.
+ *
+ * @param text The file's contents.
+ * @returns The index.
+ * @example
+ * ```ts
+ * import { indexPasswd } from "./pwfile.ts";
+ * indexPasswd("Bob:pw:1:2::/h:\n").get("bob")?.name; // "Bob"
+ * ```
+ */
+export function indexPasswd(text: string): Map<string, PasswdLine> {
+  const index = new Map<string, PasswdLine>();
+  for (const line of text.split("\n")) {
+    const entry = parsePasswdLine(line);
+    if (entry === undefined) continue;
+    const key = entry.name.toLowerCase();
+    if (!index.has(key)) index.set(key, entry);
+  }
+  return index;
+}
+
+/**
+ * Finds one account in a passwd file's text by scanning (for command mode,
+ * where building an index would cost more than it saves).
+ *
+ * @param text The file's contents.
+ * @param account The account name (matched case-insensitively).
+ * @returns The first matching entry.
+ * @example
+ * ```ts
+ * import { findPasswd } from "./pwfile.ts";
+ * findPasswd("Bob:pw:1:2::/h:\n", "BOB")?.uid; // 1
+ * ```
+ */
+export function findPasswd(
+  text: string,
+  account: string,
+): PasswdLine | undefined {
+  const key = account.toLowerCase();
+  for (const line of text.split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon < 0 || line.slice(0, colon).toLowerCase() !== key) continue;
+    const entry = parsePasswdLine(line);
+    if (entry) return entry;
+  }
+  return undefined;
+}
+
+/** The file's identity, to notice a change. */
+function identity(info: Deno.FileInfo): string {
+  return `${info.ino}:${info.size}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
+}
+
+/** Reads the file, as IO on failure (a missing file is a temporary error). */
+async function readFile(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    throw new CvmError(
+      ErrorCode.IO,
+      `cannot read $CVM_PWFILE_PATH: ${(e as Error).name}`,
+    );
+  }
+}
+
+/**
+ * Makes the cvm-pwfile backend from the environment.
+ *
+ * @param env `CVM_PWFILE_PATH` (required), `CVM_PWFILE_PWCMP`.
+ * @param context Whether to keep an index (server modes).
+ * @returns The backend.
+ * @throws {CvmError} CONFIG naming the variable that is wrong.
+ * @example
+ * ```ts
+ * import { createPwfileBackend } from "./pwfile.ts";
+ * const backend = createPwfileBackend({ CVM_PWFILE_PATH: "/etc/cvm.passwd" },
+ *   { persistent: false });
+ * ```
+ */
+export function createPwfileBackend(
+  env: Record<string, string | undefined>,
+  context: BackendContext,
+): Backend<PasswdLine> {
+  const path = env.CVM_PWFILE_PATH;
+  if (!path) {
+    throw new CvmError(ErrorCode.CONFIG, "$CVM_PWFILE_PATH is not set");
+  }
+  const scheme: PasswordScheme = parsePasswordScheme(
+    "CVM_PWFILE_PWCMP",
+    env.CVM_PWFILE_PWCMP,
+  );
+  let cached: { id: string; index: Map<string, PasswdLine> } | undefined;
+  const indexed = async (): Promise<Map<string, PasswdLine>> => {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch (e) {
+      throw new CvmError(
+        ErrorCode.IO,
+        `cannot read $CVM_PWFILE_PATH: ${(e as Error).name}`,
+      );
+    }
+    const id = identity(info);
+    if (cached?.id !== id) {
+      cached = { id, index: indexPasswd(await readFile(path)) };
+    }
+    return cached.index;
+  };
+  return {
+    async lookup(request: ModuleRequest) {
+      if (context.persistent) {
+        return (await indexed()).get(request.account.toLowerCase());
+      }
+      return findPasswd(await readFile(path), request.account);
+    },
+    authenticate(account, request) {
+      return checkPassword(scheme, request, account.password);
+    },
+    results(account): Facts {
+      return {
+        username: account.name,
+        userid: account.uid,
+        groupid: account.gid,
+        realname: account.gecos.split(",")[0],
+        directory: account.directory,
+        shell: account.shell,
+      };
+    },
+  };
+}

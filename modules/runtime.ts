@@ -1,0 +1,236 @@
+/**
+ * The module runtime: from a program's arguments and environment to command,
+ * local-socket or UDP serving of one backend. A backend file stays small.
+ *
+ * @module
+ */
+
+import { CvmError, ErrorCode } from "../protocol/mod.ts";
+import { FatalError, type Invocation, writeStderr } from "../program.ts";
+import { moduleOptionsFromEnv } from "./answer.ts";
+import type { Backend } from "./backend.ts";
+import { serveCommand } from "./command_server.ts";
+import { type RunningServer, startLocalServer } from "./local_server.ts";
+import { stdoutLog } from "./log.ts";
+import { startUdpServer } from "./udp_server.ts";
+
+/** Makes a backend from the environment; throws `CvmError(CONFIG)` naming the variable. */
+export type BackendFactory = (
+  env: Record<string, string | undefined>,
+  context: BackendContext,
+) => Backend<unknown> | Promise<Backend<unknown>>;
+
+/** What a backend may want to know about how it will be used. */
+export interface BackendContext {
+  /** True in server modes: worth building indexes and keeping connections. */
+  persistent: boolean;
+}
+
+/** How a module program was asked to serve. */
+export type ServeMode =
+  | { mode: "command" }
+  | { mode: "local"; path: string }
+  | { mode: "udp"; host: string; port: number };
+
+/**
+ * Works out the serving mode from the program name and arguments, with the
+ * reference's usage errors (exit 1).
+ *
+ * @param base The module's base name, e.g. "cvm-pwfile".
+ * @param invocation The name as invoked (may end in -local or -udp) and args.
+ * @returns The mode.
+ * @throws {FatalError} On incorrect usage.
+ * @example
+ * ```ts
+ * import { parseServeMode } from "./runtime.ts";
+ * parseServeMode("cvm-pwfile", { name: "cvm-pwfile", args: ["cvm-local:/s"], env: {} });
+ * // { mode: "local", path: "/s" }
+ * ```
+ */
+export function parseServeMode(
+  base: string,
+  invocation: Invocation,
+): ServeMode {
+  const { name, args } = invocation;
+  if (name.endsWith("-local")) {
+    if (args.length !== 1) {
+      throw new FatalError(1, `usage: ${base}-local /PATH/TO/SOCKET`);
+    }
+    return { mode: "local", path: args[0] };
+  }
+  if (name.endsWith("-udp")) {
+    const port = args.length === 2 ? parsePort(args[1]) : undefined;
+    if (port === undefined) {
+      throw new FatalError(1, `usage: ${base}-udp IP PORT`);
+    }
+    return { mode: "udp", host: args[0], port };
+  }
+  if (args.length === 0) return { mode: "command" };
+  const usage = new FatalError(
+    1,
+    `Incorrect usage.\nusage: ${base} cvm-local:/path/to/socket\nor:    ${base} cvm-udp:hostname:port`,
+  );
+  if (args.length !== 1) throw usage;
+  const [arg] = args;
+  if (arg.startsWith("cvm-local:") && arg.length > 10) {
+    return { mode: "local", path: arg.slice(10) };
+  }
+  if (arg.startsWith("cvm-udp:")) {
+    const rest = arg.slice(8);
+    const colon = rest.lastIndexOf(":");
+    const port = colon > 0 ? parsePort(rest.slice(colon + 1)) : undefined;
+    if (port === undefined) throw usage;
+    return { mode: "udp", host: rest.slice(0, colon), port };
+  }
+  throw usage;
+}
+
+function parsePort(text: string): number | undefined {
+  if (!/^[0-9]{1,5}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port <= 65535 ? port : undefined;
+}
+
+/** Parses a variable as a decimal number of milliseconds, naming it on error. */
+function parseTimeout(env: Record<string, string | undefined>): number {
+  for (const name of ["CVM_LOCAL_TIMEOUT", "CVM_IO_TIMEOUT"]) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    if (!/^[0-9]+$/.test(value)) {
+      throw new CvmError(ErrorCode.CONFIG, `$${name} is not a number of ms`);
+    }
+    return Number(value);
+  }
+  return 1000;
+}
+
+/** Resolves `$CVM_SOCKET_OWNER`/`$CVM_SOCKET_GROUP`, by number or by name. */
+async function socketOwner(
+  env: Record<string, string | undefined>,
+): Promise<{ uid?: number; gid?: number }> {
+  const out: { uid?: number; gid?: number } = {};
+  const owner = env.CVM_SOCKET_OWNER;
+  const group = env.CVM_SOCKET_GROUP;
+  if (owner) {
+    if (/^[0-9]+$/.test(owner)) out.uid = Number(owner);
+    else {
+      const { getpwnam } = await import("../sys/passwd.ts");
+      const pw = getpwnam(owner);
+      if (!pw) {
+        throw new CvmError(
+          ErrorCode.CONFIG,
+          `$CVM_SOCKET_OWNER: no such user: ${owner}`,
+        );
+      }
+      out.uid = pw.uid;
+    }
+  }
+  if (group) {
+    if (/^[0-9]+$/.test(group)) out.gid = Number(group);
+    else {
+      const { getgrnam } = await import("../sys/passwd.ts");
+      const gr = getgrnam(group);
+      if (!gr) {
+        throw new CvmError(
+          ErrorCode.CONFIG,
+          `$CVM_SOCKET_GROUP: no such group: ${group}`,
+        );
+      }
+      out.gid = gr.gid;
+    }
+  }
+  return out;
+}
+
+function socketMode(env: Record<string, string | undefined>): number {
+  const text = env.CVM_SOCKET_MODE;
+  if (text === undefined || text === "") return 0o777;
+  if (!/^[0-7]{1,4}$/.test(text)) {
+    throw new CvmError(ErrorCode.CONFIG, "$CVM_SOCKET_MODE is not octal");
+  }
+  return parseInt(text, 8);
+}
+
+/** Waits for SIGTERM or SIGINT, then stops the server. */
+function stopOnSignal(server: RunningServer): void {
+  const stop = () => void server.stop();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+}
+
+/**
+ * Runs a module program: command mode with no argument, a local-socket or
+ * UDP server otherwise. A configuration error is reported on stderr naming
+ * the variable; in command mode the request is still answered with its code.
+ *
+ * @param base The module's base name, e.g. "cvm-pwfile".
+ * @param factory Makes the backend from the environment.
+ * @param invocation Name, arguments and environment.
+ * @returns The exit status.
+ * @example
+ * ```ts
+ * import { runModule } from "./runtime.ts";
+ * // Deno.exit(await runModule("cvm-pwfile", createPwfileBackend, invocation));
+ * ```
+ */
+export async function runModule(
+  base: string,
+  factory: BackendFactory,
+  invocation: Invocation,
+): Promise<number> {
+  const mode = parseServeMode(base, invocation);
+  const env = invocation.env;
+  const options = moduleOptionsFromEnv(env);
+  if (mode.mode === "command") {
+    let backend: Backend<unknown>;
+    try {
+      backend = await factory(env, { persistent: false });
+    } catch (e) {
+      const code = e instanceof CvmError ? e.code : ErrorCode.GENERAL;
+      writeStderr(`${base}: ${e instanceof Error ? e.message : e}\n`);
+      backend = failingBackend(code, e instanceof Error ? e.message : "");
+    }
+    const code = await serveCommand(backend, options);
+    await backend.close?.();
+    return code;
+  }
+  let backend: Backend<unknown>;
+  let server: RunningServer;
+  try {
+    backend = await factory(env, { persistent: true });
+    if (mode.mode === "local") {
+      server = startLocalServer(backend, {
+        ...options,
+        path: mode.path,
+        mode: socketMode(env),
+        ...(await socketOwner(env)),
+        timeoutMs: parseTimeout(env),
+        log: stdoutLog(),
+      });
+    } else {
+      server = await startUdpServer(backend, {
+        ...options,
+        host: mode.host,
+        port: mode.port,
+        log: stdoutLog(),
+      });
+    }
+  } catch (e) {
+    const code = e instanceof CvmError ? e.code : ErrorCode.IO;
+    throw new FatalError(code, e instanceof Error ? e.message : String(e));
+  }
+  stopOnSignal(server);
+  await server.finished;
+  return 0;
+}
+
+/** A backend that answers every request with one temporary error. */
+function failingBackend(code: number, message: string): Backend<unknown> {
+  return {
+    lookup: () => Promise.reject(new CvmError(code, message)),
+    authenticate: () => Promise.resolve(false),
+    results: () => {
+      throw new CvmError(code, message);
+    },
+  };
+}

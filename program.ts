@@ -1,0 +1,96 @@
+/**
+ * What every program of the multiplexed binary gets, and the reference's
+ * way of dying: `NAME: Fatal: MESSAGE` on stderr and an exit status.
+ *
+ * @module
+ */
+
+/** How a program was invoked. */
+export interface Invocation {
+  /** The program name as invoked (basename of argv[0], or the first argument). */
+  name: string;
+  /** The arguments after the program name. */
+  args: string[];
+  /** The environment, as a plain record. */
+  env: Record<string, string | undefined>;
+}
+
+/** A program's main: returns its exit status (or never returns). */
+export type ProgramMain = (invocation: Invocation) => Promise<number>;
+
+/** A program of the binary: its name, a one-line summary, its main. */
+export interface ProgramEntry {
+  /** The name it answers to (and the symlink name). */
+  name: string;
+  /** One line for `cvm --help`. */
+  summary: string;
+  /** Loads the program's module and runs it. */
+  main: ProgramMain;
+}
+
+/** An error that ends a program with a message and an exit status. */
+export class FatalError extends Error {
+  /** The exit status. */
+  readonly status: number;
+
+  /**
+   * @param status The exit status.
+   * @param message The text after `NAME: Fatal: ` (may hold more lines).
+   */
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "FatalError";
+    this.status = status;
+  }
+}
+
+/**
+ * Writes text to stderr at once.
+ *
+ * @param text The text, newlines included.
+ * @example
+ * ```ts
+ * import { writeStderr } from "./program.ts";
+ * writeStderr("hello\n");
+ * ```
+ */
+export function writeStderr(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let at = 0;
+  while (at < bytes.length) at += Deno.stderr.writeSync(bytes.subarray(at));
+}
+
+/**
+ * Writes text to stdout at once.
+ *
+ * @param text The text, newlines included.
+ * @example
+ * ```ts
+ * import { writeStdout } from "./program.ts";
+ * writeStdout("hello\n");
+ * ```
+ */
+export function writeStdout(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let at = 0;
+  while (at < bytes.length) at += Deno.stdout.writeSync(bytes.subarray(at));
+}
+
+/**
+ * Reports a fatal error as the reference does and returns the exit status.
+ *
+ * @param program The program name.
+ * @param error The error; a `FatalError` keeps its status, anything else exits 111.
+ * @returns The exit status to use.
+ * @example
+ * ```ts
+ * import { FatalError, reportFatal } from "./program.ts";
+ * reportFatal("cvm-x", new FatalError(1, "Incorrect usage.")); // 1
+ * ```
+ */
+export function reportFatal(program: string, error: unknown): number {
+  const status = error instanceof FatalError ? error.status : 111;
+  const message = error instanceof Error ? error.message : String(error);
+  writeStderr(`${program}: Fatal: ${message}\n`);
+  return status;
+}

@@ -1,0 +1,96 @@
+/**
+ * The table of programs the one binary answers to. Each entry loads its
+ * code only when run, so a module's startup does not pay for the others.
+ *
+ * @module
+ */
+
+import type { Invocation, ProgramEntry } from "./program.ts";
+import type { BackendFactory } from "./modules/runtime.ts";
+
+/** A module program and its -local and -udp forms. */
+function moduleEntries(
+  base: string,
+  summary: string,
+  load: () => Promise<BackendFactory>,
+): ProgramEntry[] {
+  const main = async (invocation: Invocation) => {
+    const { runModule } = await import("./modules/runtime.ts");
+    return runModule(base, await load(), invocation);
+  };
+  return [
+    { name: base, summary, main },
+    { name: `${base}-local`, summary: `${base} on a local socket: PATH`, main },
+    { name: `${base}-udp`, summary: `${base} on UDP: IP PORT`, main },
+  ];
+}
+
+/** Every program, in the order `cvm --help` lists them. */
+export const PROGRAMS: readonly ProgramEntry[] = [
+  ...moduleEntries(
+    "cvm-pwfile",
+    "module: accounts from a passwd-format file ($CVM_PWFILE_PATH)",
+    async () => (await import("./modules/pwfile.ts")).createPwfileBackend,
+  ),
+  ...moduleEntries(
+    "cvm-unix",
+    "module: the system's accounts (getpwnam, shadow, crypt)",
+    async () => (await import("./modules/unix.ts")).createUnixBackend,
+  ),
+  ...moduleEntries(
+    "cvm-chain",
+    "module: asks the modules in $CVM_CHAIN0 … $CVM_CHAIN9 in turn",
+    async () => (await import("./modules/chain.ts")).createChainBackend,
+  ),
+  {
+    name: "cvm-testclient",
+    summary: "client: validate once and print the facts",
+    main: async (i) =>
+      (await import("./clients/testclient.ts")).testclientMain(i),
+  },
+  {
+    name: "cvm-v1testclient",
+    summary: "client: cvm-testclient over protocol version 1",
+    main: async (i) =>
+      (await import("./clients/testclient.ts")).v1testclientMain(i),
+  },
+  {
+    name: "cvm-benchclient",
+    summary: "client: validate COUNT times back to back",
+    main: async (i) =>
+      (await import("./clients/benchclient.ts")).benchclientMain(i),
+  },
+  {
+    name: "cvm-v1benchclient",
+    summary: "client: cvm-benchclient over protocol version 1",
+    main: async (i) =>
+      (await import("./clients/benchclient.ts")).v1benchclientMain(i),
+  },
+  {
+    name: "cvm-checkpassword",
+    summary: "client: the checkpassword interface (fd 3), then exec PROGRAM",
+    main: async (i) =>
+      (await import("./clients/checkpassword.ts")).checkpasswordMain(i),
+  },
+  {
+    name: "cvm-v1checkpassword",
+    summary: "client: cvm-checkpassword over protocol version 1",
+    main: async (i) =>
+      (await import("./clients/checkpassword.ts")).v1checkpasswordMain(i),
+  },
+];
+
+/**
+ * Finds a program by name.
+ *
+ * @param name The program name, e.g. "cvm-pwfile".
+ * @returns The entry, or undefined.
+ * @example
+ * ```ts
+ * import { findProgram } from "./programs.ts";
+ * findProgram("cvm-testclient")?.summary;
+ * ```
+ */
+export function findProgram(name: string): ProgramEntry | undefined {
+  return PROGRAMS.find((p) => p.name === name);
+}

@@ -1,0 +1,185 @@
+/**
+ * The standard facts as a typed record, and their conversion to and from the
+ * tagged list on the wire, in the reference's order.
+ *
+ * @module
+ */
+
+import { ErrorCode, FactType } from "./codes.ts";
+import { toBytes, toText } from "./text.ts";
+import type { Parsed, Tagged } from "./types.ts";
+
+/** The facts about an account that a module reports on success. */
+export interface Facts {
+  username: string;
+  userid: number;
+  groupid: number;
+  directory: string;
+  realname?: string;
+  shell?: string;
+  groupname?: string;
+  sysUsername?: string;
+  sysDirectory?: string;
+  domain?: string;
+  mailbox?: string;
+  /** Supplementary group ids (fact 8, repeated). */
+  suppGroupids?: number[];
+  /** Any other facts, sent before the standard ones. */
+  extra?: Tagged[];
+}
+
+const OPTIONAL: ReadonlyArray<[keyof Facts, number]> = [
+  ["groupname", FactType.GROUPNAME],
+  ["sysUsername", FactType.SYS_USERNAME],
+  ["sysDirectory", FactType.SYS_DIRECTORY],
+  ["domain", FactType.DOMAIN],
+  ["mailbox", FactType.MAILBOX],
+];
+
+function tag(type: number, value: string | number): Tagged {
+  return { type, value: toBytes(String(value)) };
+}
+
+/**
+ * Turns facts into the tagged list a response carries, in the order the
+ * reference sends them: supplementary groups and extra facts first, then
+ * username, user id, group id, real name, directory, shell, group name,
+ * system user name, system directory, domain, mailbox (optional ones only
+ * when set, an empty string counting as set).
+ *
+ * @param facts The facts.
+ * @returns The tagged list.
+ * @example
+ * ```ts
+ * import { encodeFacts } from "./facts.ts";
+ * encodeFacts({ username: "a", userid: 1, groupid: 2, directory: "/" }).length; // 4
+ * ```
+ */
+export function encodeFacts(facts: Facts): Tagged[] {
+  const out: Tagged[] = [];
+  for (const gid of facts.suppGroupids ?? []) {
+    out.push(tag(FactType.SUPP_GROUPID, gid));
+  }
+  out.push(...(facts.extra ?? []));
+  out.push(tag(FactType.USERNAME, facts.username));
+  out.push(tag(FactType.USERID, facts.userid));
+  out.push(tag(FactType.GROUPID, facts.groupid));
+  if (facts.realname !== undefined) {
+    out.push(tag(FactType.REALNAME, facts.realname));
+  }
+  out.push(tag(FactType.DIRECTORY, facts.directory));
+  if (facts.shell !== undefined) out.push(tag(FactType.SHELL, facts.shell));
+  for (const [key, type] of OPTIONAL) {
+    const value = facts[key];
+    if (value !== undefined) out.push(tag(type, value as string));
+  }
+  return out;
+}
+
+/**
+ * Parses a decimal fact value as the reference's clients do, but strictly:
+ * digits only, within 32 bits.
+ *
+ * @param value The raw fact bytes.
+ * @returns The number, or undefined when it is not a decimal number.
+ * @example
+ * ```ts
+ * import { parseDecimal } from "./facts.ts";
+ * parseDecimal(new TextEncoder().encode("1000")); // 1000
+ * ```
+ */
+export function parseDecimal(value: Uint8Array): number | undefined {
+  const text = toText(value);
+  if (!/^[0-9]{1,10}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= 0xffffffff ? n : undefined;
+}
+
+/** Facts as a client reads them: the standard record plus out-of-scope and the raw list. */
+export interface ClientFacts extends Partial<Facts> {
+  /** The out-of-scope fact, when the module sent one. */
+  outOfScope?: number;
+  /** Every fact as received, in order. */
+  all: Tagged[];
+}
+
+/**
+ * Reads the tagged facts of a response into a record. With `requireAccount`
+ * (for a success) the username, user id, group id and directory must be
+ * present and the ids decimal, else BAD_MODDATA.
+ *
+ * @param tagged The facts from the wire.
+ * @param requireAccount Whether the required facts must be there.
+ * @returns The record, or BAD_MODDATA.
+ * @example
+ * ```ts
+ * import { decodeFacts } from "./facts.ts";
+ * decodeFacts([], false).ok; // true
+ * ```
+ */
+export function decodeFacts(
+  tagged: readonly Tagged[],
+  requireAccount: boolean,
+): Parsed<ClientFacts> {
+  const facts: ClientFacts = { all: [...tagged] };
+  const bad = (reason: string) => ({
+    ok: false as const,
+    code: ErrorCode.BAD_MODDATA,
+    reason,
+  });
+  for (const { type, value } of tagged) {
+    switch (type) {
+      case FactType.USERNAME:
+        facts.username ??= toText(value);
+        break;
+      case FactType.USERID:
+      case FactType.GROUPID:
+      case FactType.SUPP_GROUPID:
+      case FactType.OUTOFSCOPE: {
+        const n = parseDecimal(value);
+        if (n === undefined) {
+          if (requireAccount || type === FactType.OUTOFSCOPE) {
+            return bad(`fact ${type} is not a number`);
+          }
+          break;
+        }
+        if (type === FactType.USERID) facts.userid ??= n;
+        else if (type === FactType.GROUPID) facts.groupid ??= n;
+        else if (type === FactType.OUTOFSCOPE) facts.outOfScope ??= n;
+        else (facts.suppGroupids ??= []).push(n);
+        break;
+      }
+      case FactType.REALNAME:
+        facts.realname ??= toText(value);
+        break;
+      case FactType.DIRECTORY:
+        facts.directory ??= toText(value);
+        break;
+      case FactType.SHELL:
+        facts.shell ??= toText(value);
+        break;
+      case FactType.GROUPNAME:
+        facts.groupname ??= toText(value);
+        break;
+      case FactType.SYS_USERNAME:
+        facts.sysUsername ??= toText(value);
+        break;
+      case FactType.SYS_DIRECTORY:
+        facts.sysDirectory ??= toText(value);
+        break;
+      case FactType.DOMAIN:
+        facts.domain ??= toText(value);
+        break;
+      case FactType.MAILBOX:
+        facts.mailbox ??= toText(value);
+        break;
+    }
+  }
+  if (requireAccount) {
+    if (facts.username === undefined) return bad("no username fact");
+    if (facts.userid === undefined) return bad("no user id fact");
+    if (facts.groupid === undefined) return bad("no group id fact");
+    if (facts.directory === undefined) return bad("no directory fact");
+  }
+  return { ok: true, value: facts };
+}
