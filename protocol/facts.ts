@@ -26,6 +26,8 @@ export interface Facts {
   suppGroupids?: number[];
   /** Any other facts, sent before the standard ones. */
   extra?: Tagged[];
+  /** When set, exactly these facts are sent and the fields above are ignored (a proxy such as cvm-chain passes its answer on unchanged). */
+  raw?: Tagged[];
 }
 
 const OPTIONAL: ReadonlyArray<[keyof Facts, number]> = [
@@ -56,6 +58,7 @@ function tag(type: number, value: string | number): Tagged {
  * ```
  */
 export function encodeFacts(facts: Facts): Tagged[] {
+  if (facts.raw) return [...facts.raw];
   const out: Tagged[] = [];
   for (const gid of facts.suppGroupids ?? []) {
     out.push(tag(FactType.SUPP_GROUPID, gid));
