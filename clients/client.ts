@@ -168,7 +168,9 @@ function encodeV1(credentials: readonly Tagged[]): Uint8Array {
 /**
  * Validates credentials with a module or a comma-separated chain of modules:
  * each is asked in turn until one succeeds, fails temporarily, or rejects
- * without saying the account is out of its scope. The last answer wins. If
+ * saying the account is in its scope (out-of-scope 0). A rejection without
+ * an out-of-scope fact moves on, as the reference's client does. The last
+ * answer wins. If
  * `$CVM_LOOKUP_SECRET` is set and no secret is among the credentials, it is
  * added (version 2).
  *
@@ -204,9 +206,11 @@ export async function authenticate(
   let result = failure(ErrorCode.GENERAL, "no module given");
   for (const moduleText of chain) {
     result = await askOne(moduleText, creds, { ...options, env });
-    const outOfScope = result.code === ErrorCode.PERMFAIL &&
-      (result.facts.outOfScope ?? 0) !== 0;
-    if (!outOfScope) break;
+    // As the reference: a rejection ends the chain only when the module
+    // says the account is in its scope (out-of-scope 0); one that says
+    // nothing about scope lets the next module try.
+    const inScope = result.facts.outOfScope === 0;
+    if (result.code !== ErrorCode.PERMFAIL || inScope) break;
   }
   return result;
 }

@@ -50,10 +50,14 @@ async function readRequest(
   try {
     while (length <= MAX_PACKET) {
       const n = await conn.read(buffer.subarray(length));
-      if (n === null) break;
+      if (n === null) return buffer.slice(0, length);
       length += n;
     }
-    return buffer.slice(0, length);
+    // Oversized: drain the rest (until EOF or the deadline) so the client
+    // reads our BAD_CLIDATA reply instead of a connection reset.
+    const scrap = new Uint8Array(4096);
+    while ((await conn.read(scrap)) !== null) { /* discard */ }
+    return buffer;
   } catch {
     return undefined;
   } finally {

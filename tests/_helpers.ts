@@ -1,0 +1,215 @@
+/**
+ * Shared test helpers: build the launcher once, run programs, start module
+ * servers, and skip (or fail, with CVM_TEST_REQUIRE_SERVICES=1) when a
+ * reference program is missing.
+ *
+ * @module
+ */
+
+import dgram from "node:dgram";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** The repository root. */
+export const root = ROOT;
+
+/** Where the launcher build puts our programs. */
+export const dist = `${ROOT}/dist`;
+
+let built: Promise<void> | undefined;
+
+/**
+ * Builds dist/ with `scripts/compile.sh --launcher` once per test process.
+ *
+ * @returns Settles when dist/ is ready.
+ */
+export function ensureDist(): Promise<void> {
+  built ??= (async () => {
+    const out = await new Deno.Command("bash", {
+      args: [`${ROOT}/scripts/compile.sh`, "--launcher"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(
+        `compile.sh --launcher failed: ${new TextDecoder().decode(out.stderr)}`,
+      );
+    }
+  })();
+  return built;
+}
+
+/** The outcome of running a program. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Uint8Array;
+}
+
+/**
+ * Runs a program to completion.
+ *
+ * @param cmd The program.
+ * @param args Its arguments.
+ * @param options Extra environment, stdin bytes, working directory.
+ * @returns Exit code and output.
+ */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: Uint8Array; cwd?: string } =
+    {},
+): Promise<RunResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    env: options.env,
+    cwd: options.cwd,
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin) {
+    const w = child.stdin.getWriter();
+    await w.write(options.stdin).catch(() => {});
+    await w.close().catch(() => {});
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    stdoutBytes: out.stdout,
+  };
+}
+
+/**
+ * Whether a program exists; when it does not, either skips (logging why)
+ * or, with CVM_TEST_REQUIRE_SERVICES=1, throws.
+ *
+ * @param path The program's path.
+ * @returns True when present.
+ */
+export function have(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    if (Deno.env.get("CVM_TEST_REQUIRE_SERVICES") === "1") {
+      throw new Error(`${path} is required (CVM_TEST_REQUIRE_SERVICES=1)`);
+    }
+    console.log(`skip: ${path} is not installed`);
+    return false;
+  }
+}
+
+/** A module server started for a test. */
+export interface Server {
+  /** Lines logged so far on stdout. */
+  log: string[];
+  /** Stops it with SIGTERM and waits; returns the exit code. */
+  stop(): Promise<number>;
+  /** Waits until a log line matching `pattern` shows up. */
+  waitFor(pattern: RegExp): Promise<string>;
+}
+
+/**
+ * Starts a module server and waits for `Starting.`.
+ *
+ * @param cmd The module program.
+ * @param args E.g. ["cvm-local:/tmp/x.sock"].
+ * @param env Extra environment.
+ * @returns The running server.
+ */
+export async function startServer(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<Server> {
+  const child = new Deno.Command(cmd, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const log: string[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (l: string) => void }> = [];
+  const reading = (async () => {
+    let pending = "";
+    for await (
+      const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+    ) {
+      pending += chunk;
+      let nl;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        log.push(line);
+        for (const w of [...waiters]) {
+          if (w.pattern.test(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
+        }
+      }
+    }
+  })();
+  const waitFor = (pattern: RegExp) => {
+    const seen = log.find((l) => pattern.test(l));
+    if (seen) return Promise.resolve(seen);
+    return new Promise<string>((resolve, reject) => {
+      waiters.push({ pattern, resolve });
+      child.status.then(() =>
+        setTimeout(
+          () => reject(new Error(`server exited before ${pattern}`)),
+          50,
+        )
+      );
+    });
+  };
+  await waitFor(/^Starting\.$/);
+  return {
+    log,
+    waitFor,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      const status = await child.status;
+      await reading;
+      return status.code;
+    },
+  };
+}
+
+/**
+ * A fresh temporary directory, removed by the returned function.
+ *
+ * @returns The path and a cleanup function.
+ */
+export function tempDir(): { path: string; cleanup: () => void } {
+  const path = Deno.makeTempDirSync({ prefix: "cvm-test-" });
+  return {
+    path,
+    cleanup: () => Deno.removeSync(path, { recursive: true }),
+  };
+}
+
+/** A free UDP port on 127.0.0.1 (bound, read, released). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+  const port = socket.address().port;
+  await new Promise<void>((r) => socket.close(() => r()));
+  return port;
+}
+
+/** The sample passwd file most tests use. */
+export const SAMPLE_PASSWD = [
+  "pwfuser:secret:1000:1000:PWF User,Room 1,555:/home/pwfuser:/bin/sh",
+  "Bob:pw2:1001:100::/home/bob:",
+  "carol:$6$saltsalt$jZBOucnQMcKhGbQ8vZvAkkJMkUei09muFmegadYhO80TBLAfV9YLmUcd87HmbJAN2V/Ut8IC1ByOvBKGGNab0.:1002:100:Carol:/home/carol:/bin/bash",
+  "",
+].join("\n");
