@@ -50,6 +50,16 @@ async function main(): Promise<number> {
     writeStdout(PROGRAMS.map((p) => p.name).join("\n") + "\n");
     return 0;
   }
+  // `cvm install …` and `cvm service …` belong to `cvm` itself (no symlinks).
+  const sub = args[0] === "install" || args[0] === "service" ? args[0] : "";
+  if (sub !== "" && !findProgram(basename(process.argv0))) {
+    try {
+      const { runSubcommand } = await import("./installer/mod.ts");
+      return await runSubcommand(sub, args.slice(1));
+    } catch (e) {
+      return reportFatal(`cvm ${sub}`, e);
+    }
+  }
   const resolved = resolveInvocation(process.argv0, [...args]);
   if (resolved === undefined) {
     writeStderr(

@@ -32,15 +32,19 @@ export interface ProgramEntry {
 export class FatalError extends Error {
   /** The exit status. */
   readonly status: number;
+  /** The program name to print, when not the invoked one. */
+  readonly program?: string;
 
   /**
    * @param status The exit status.
    * @param message The text after `NAME: Fatal: ` (may hold more lines).
+   * @param program The name to print instead of the invoked one.
    */
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, program?: string) {
     super(message);
     this.name = "FatalError";
     this.status = status;
+    this.program = program;
   }
 }
 
@@ -91,6 +95,9 @@ export function writeStdout(text: string): void {
 export function reportFatal(program: string, error: unknown): number {
   const status = error instanceof FatalError ? error.status : 111;
   const message = error instanceof Error ? error.message : String(error);
-  writeStderr(`${program}: Fatal: ${message}\n`);
+  const name = error instanceof FatalError && error.program
+    ? error.program
+    : program;
+  writeStderr(`${name}: Fatal: ${message}\n`);
   return status;
 }

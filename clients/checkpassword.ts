@@ -2,7 +2,9 @@
  * cvm-checkpassword and cvm-v1checkpassword: the checkpassword interface.
  * Reads `account NUL password NUL [timestamp NUL]` from fd 3, validates,
  * sets the environment, groups and user, changes to the home directory and
- * replaces itself with the next program.
+ * replaces itself with the next program. Called by Dovecot's checkpassword
+ * driver, it hands the facts back as userdb fields instead (see
+ * `dovecotCall`).
  *
  * @module
  */
@@ -109,13 +111,136 @@ function readFd3(): Uint8Array | undefined {
   }
 }
 
+/**
+ * How Dovecot's checkpassword driver called us: `"auth"` to check a
+ * password (it exports `ORIG_UID`, its own uid, which its
+ * checkpassword-reply compares with the uid it runs as), `"lookup"` for a
+ * userdb or credentials lookup without a password check (`AUTHORIZED=1`).
+ *
+ * @param env The environment.
+ * @returns The kind of call, or undefined when the caller is not Dovecot.
+ * @example
+ * ```ts
+ * import { dovecotCall } from "./checkpassword.ts";
+ * dovecotCall({ ORIG_UID: "108" }); // "auth"
+ * dovecotCall({ ORIG_UID: "108", AUTHORIZED: "1" }); // "lookup"
+ * dovecotCall({ TCPLOCALHOST: "mail.example" }); // undefined
+ * ```
+ */
+export function dovecotCall(
+  env: Record<string, string | undefined>,
+): "auth" | "lookup" | undefined {
+  if (env.AUTHORIZED === "1") return "lookup";
+  if (env.ORIG_UID !== undefined && /^[0-9]+$/.test(env.ORIG_UID)) {
+    return "auth";
+  }
+  return undefined;
+}
+
+/**
+ * The exit status Dovecot reads for a failed validation: 1 (auth) or 3
+ * (lookup: user unknown) for a rejection, 111 (temporary failure) for
+ * anything else, since Dovecot reads some small codes (2, 3, 12…) its own way.
+ *
+ * @param code The CVM result code (non-zero).
+ * @param call How Dovecot called us.
+ * @returns The exit status.
+ * @example
+ * ```ts
+ * import { dovecotFailureStatus } from "./checkpassword.ts";
+ * dovecotFailureStatus(100, "auth"); // 1
+ * dovecotFailureStatus(4, "auth"); // 111
+ * ```
+ */
+export function dovecotFailureStatus(
+  code: number,
+  call: "auth" | "lookup",
+): number {
+  if (code !== ErrorCode.PERMFAIL) return EXIT_LOCAL_TROUBLE;
+  return call === "lookup" ? 3 : 1;
+}
+
+/**
+ * The environment for Dovecot's checkpassword-reply: the usual
+ * checkpassword variables, plus the facts as userdb extra fields
+ * (`userdb_uid`, `userdb_gid`, `userdb_home`, and `userdb_mail` as
+ * `maildir:PATH` when a mailbox came back) named in `EXTRA`, and
+ * `AUTHORIZED=2` for a lookup.
+ *
+ * @param env The current environment.
+ * @param facts The facts of the successful validation.
+ * @param call How Dovecot called us.
+ * @returns The new environment.
+ * @example
+ * ```ts
+ * import { dovecotEnv } from "./checkpassword.ts";
+ * dovecotEnv({ ORIG_UID: "108" }, { all: [], username: "bob", userid: 1, groupid: 2, directory: "/h" }, "auth").userdb_uid;
+ * // "1"
+ * ```
+ */
+export function dovecotEnv(
+  env: Record<string, string | undefined>,
+  facts: ClientFacts,
+  call: "auth" | "lookup",
+): Record<string, string> {
+  const out = checkpasswordEnv(env, facts);
+  const fields: Record<string, string> = {
+    userdb_uid: out.UID,
+    userdb_gid: out.GID,
+    userdb_home: out.HOME,
+  };
+  if (facts.mailbox !== undefined) {
+    const mailbox = facts.mailbox.startsWith("/")
+      ? facts.mailbox
+      : `${out.HOME.replace(/\/+$/, "")}/${facts.mailbox}`;
+    fields.userdb_mail = `maildir:${mailbox}`;
+  }
+  Object.assign(out, fields);
+  const extra = (env.EXTRA ?? "").split(" ").filter((k) => k !== "");
+  for (const key of Object.keys(fields)) {
+    if (!extra.includes(key)) extra.push(key);
+  }
+  out.EXTRA = extra.join(" ");
+  if (call === "lookup") out.AUTHORIZED = "2";
+  return out;
+}
+
+/**
+ * Dovecot's way: never change user or directory (its checkpassword-reply
+ * refuses to run after a uid change); hand the facts back in the
+ * environment and exec the reply program, or exit as Dovecot reads it.
+ */
+async function handBackToDovecot(
+  call: "auth" | "lookup",
+  result: { code: number; facts: ClientFacts },
+  env: Record<string, string | undefined>,
+  program: string,
+  programArgs: string[],
+): Promise<number> {
+  if (result.code !== ErrorCode.OK) {
+    return dovecotFailureStatus(result.code, call);
+  }
+  const nextEnv = dovecotEnv(env, result.facts, call);
+  const sys = await import("../sys/process.ts");
+  const path = sys.resolveExecutable(program, nextEnv.PATH);
+  if (path === undefined) return EXIT_LOCAL_TROUBLE;
+  try {
+    return sys.execve(path, [program, ...programArgs], nextEnv);
+  } catch {
+    return EXIT_LOCAL_TROUBLE;
+  }
+}
+
 async function checkpassword(
   invocation: Invocation,
   version: 1 | 2,
 ): Promise<number> {
   const { name, args, env } = invocation;
   if (args.length < 2) {
-    throw new FatalError(1, `usage: ${name} cvmodule program [args ...]`);
+    throw new FatalError(
+      EXIT_LOCAL_TROUBLE,
+      `usage: ${name} cvmodule program [args ...]`,
+    );
   }
   const [module, program, ...programArgs] = args;
   const raw = readFd3();
@@ -126,8 +251,12 @@ async function checkpassword(
     account: new TextDecoder().decode(input.account),
     domain: ucspiDomain(env),
     password: input.password,
-  }, { env, version });
+  }, { env, version, keepEmptyPassword: version === 1 });
   input.password.fill(0);
+  const dovecot = dovecotCall(env);
+  if (dovecot !== undefined) {
+    return await handBackToDovecot(dovecot, result, env, program, programArgs);
+  }
   if (result.code !== ErrorCode.OK) return result.code;
   const facts = result.facts;
   const nextEnv = checkpasswordEnv(env, facts);

@@ -284,7 +284,11 @@ export interface PasswordCredentials {
 export function authenticatePassword(
   modules: string,
   credentials: PasswordCredentials,
-  options: ClientOptions & { split?: boolean } = {},
+  options: ClientOptions & {
+    split?: boolean;
+    /** Send an empty password too (the reference's version 1 checkpassword does). */
+    keepEmptyPassword?: boolean;
+  } = {},
 ): Promise<ClientResult> {
   const env = environment(options);
   let { account, domain = "" } = credentials;
@@ -304,7 +308,7 @@ export function authenticatePassword(
   const password = typeof credentials.password === "string"
     ? toBytes(credentials.password)
     : credentials.password;
-  if (password && password.length > 0) {
+  if (password && (password.length > 0 || options.keepEmptyPassword)) {
     tagged.push({ type: CredentialType.PASSWORD, value: password });
   }
   tagged.push(...(credentials.extra ?? []));

@@ -34,19 +34,10 @@ export interface RunningServer {
   finished: Promise<void>;
 }
 
-/** Reads to end of input (the client half-closes), or gives up at the deadline. */
-async function readRequest(
-  conn: Deno.UnixConn,
-  deadline: AbortSignal,
-): Promise<Uint8Array | undefined> {
+/** Reads to end of input (the client half-closes); undefined on error or timeout. */
+async function readRequest(conn: Deno.UnixConn): Promise<Uint8Array | undefined> {
   const buffer = new Uint8Array(MAX_PACKET + 1);
   let length = 0;
-  const onAbort = () => {
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-  };
-  deadline.addEventListener("abort", onAbort);
   try {
     while (length <= MAX_PACKET) {
       const n = await conn.read(buffer.subarray(length));
@@ -60,28 +51,12 @@ async function readRequest(
     return buffer;
   } catch {
     return undefined;
-  } finally {
-    deadline.removeEventListener("abort", onAbort);
   }
 }
 
-async function writeAll(
-  conn: Deno.UnixConn,
-  bytes: Uint8Array,
-  deadline: AbortSignal,
-): Promise<void> {
-  const onAbort = () => {
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-  };
-  deadline.addEventListener("abort", onAbort);
-  try {
-    let at = 0;
-    while (at < bytes.length) at += await conn.write(bytes.subarray(at));
-  } finally {
-    deadline.removeEventListener("abort", onAbort);
-  }
+async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
 async function serveConnection<A>(
@@ -89,20 +64,34 @@ async function serveConnection<A>(
   backend: Backend<A>,
   options: LocalServerOptions,
 ): Promise<void> {
-  const readDeadline = AbortSignal.timeout(options.timeoutMs);
-  const request = await readRequest(conn, readDeadline);
-  if (request === undefined || readDeadline.aborted) {
-    // Silent or stalled client: drop it; others are unaffected.
+  // One timer per phase, cleared when done: closing the connection ends a
+  // stalled read or write, so a silent client cannot hold anything.
+  let timedOut = false;
+  const close = () => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  const arm = () =>
+    setTimeout(() => {
+      timedOut = true;
+      close();
+    }, options.timeoutMs);
+  let timer = arm();
+  const request = await readRequest(conn);
+  clearTimeout(timer);
+  if (request === undefined || timedOut) {
+    close();
     return;
   }
   const answer = await answerRequest(backend, request, options);
+  timer = arm();
   try {
-    await writeAll(conn, answer.reply, AbortSignal.timeout(options.timeoutMs));
+    await writeAll(conn, answer.reply);
   } catch { /* the client went away; the answer is still logged */ }
+  clearTimeout(timer);
   options.log(requestLogLine(answer.code, answer.account, answer.domain));
-  try {
-    conn.close();
-  } catch { /* already closed */ }
+  close();
 }
 
 /** Removes a stale socket at `path`, refusing to delete anything else. */

@@ -54,14 +54,14 @@ export function parseServeMode(
   const { name, args } = invocation;
   if (name.endsWith("-local")) {
     if (args.length !== 1) {
-      throw new FatalError(1, `usage: ${base}-local /PATH/TO/SOCKET`);
+      throw new FatalError(1, `usage: ${base}-local /PATH/TO/SOCKET`, base);
     }
     return { mode: "local", path: args[0] };
   }
   if (name.endsWith("-udp")) {
     const port = args.length === 2 ? parsePort(args[1]) : undefined;
     if (port === undefined) {
-      throw new FatalError(1, `usage: ${base}-udp IP PORT`);
+      throw new FatalError(1, `usage: ${base}-udp IP PORT`, base);
     }
     return { mode: "udp", host: args[0], port };
   }
@@ -151,13 +151,6 @@ function socketMode(env: Record<string, string | undefined>): number {
   return parseInt(text, 8);
 }
 
-/** Waits for SIGTERM or SIGINT, then stops the server. */
-function stopOnSignal(server: RunningServer): void {
-  const stop = () => void server.stop();
-  Deno.addSignalListener("SIGTERM", stop);
-  Deno.addSignalListener("SIGINT", stop);
-}
-
 /**
  * Runs a module program: command mode with no argument, a local-socket or
  * UDP server otherwise. A configuration error is reported on stderr naming
@@ -194,8 +187,17 @@ export async function runModule(
     await backend.close?.();
     return code;
   }
+  // Signal handlers go in before the socket exists: a SIGTERM right after
+  // `Starting.` must still remove the socket and log `Stopping.`.
+  let server: RunningServer | undefined;
+  let stopRequested = false;
+  const onSignal = () => {
+    stopRequested = true;
+    void server?.stop();
+  };
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
   let backend: Backend<unknown>;
-  let server: RunningServer;
   try {
     backend = await factory(env, { persistent: true });
     if (mode.mode === "local") {
@@ -219,8 +221,10 @@ export async function runModule(
     const code = e instanceof CvmError ? e.code : ErrorCode.IO;
     throw new FatalError(code, e instanceof Error ? e.message : String(e));
   }
-  stopOnSignal(server);
+  if (stopRequested) void server.stop();
   await server.finished;
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  Deno.removeSignalListener("SIGINT", onSignal);
   return 0;
 }
 

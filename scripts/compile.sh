@@ -27,20 +27,22 @@ if [ -z "$deno_bin" ]; then
 fi
 deno_bin=$(readlink -f "$deno_bin")
 mkdir -p "$dist"
-rm -f "$dist/cvm"
+tmp="$dist/.cvm.tmp.$$"
+trap 'rm -f "$tmp"' EXIT
 
 if [ "$mode" = launcher ]; then
-  cat > "$dist/cvm" <<LAUNCHER
+  cat > "$tmp" <<LAUNCHER
 #!/bin/bash
 # cvm launcher: runs main.ts under deno with argv[0] kept, so the program
 # symlinks (cvm-pwfile, cvm-testclient, ...) dispatch as a compiled binary would.
-exec -a "\$0" "$deno_bin" run --allow-all --quiet --no-prompt "$root/main.ts" "\$@"
+exec -a "\$0" "$deno_bin" run --allow-all --quiet --no-prompt --config "$root/deno.json" "$root/main.ts" "\$@"
 LAUNCHER
-  chmod 755 "$dist/cvm"
+  chmod 755 "$tmp"
+  mv -f "$tmp" "$dist/cvm"  # atomic: a running test never sees no dist/cvm
 else
   log=$(mktemp)
   if ! (cd "$root" && "$deno_bin" compile --allow-all --no-prompt --quiet \
-      --output "$dist/cvm" main.ts) >"$log" 2>&1; then
+      --output "$tmp" main.ts) >"$log" 2>&1; then
     echo "compile.sh: deno compile failed:" >&2
     sed 's/^/  /' "$log" >&2
     if grep -qiE 'denort|download|dns|connect|network' "$log"; then
@@ -52,6 +54,7 @@ else
     exit 1
   fi
   rm -f "$log"
+  mv -f "$tmp" "$dist/cvm"
 fi
 
 # One symlink per program, relative so dist/ can move as a whole.

@@ -61,8 +61,10 @@ export async function run(
   options: { env?: Record<string, string>; stdin?: Uint8Array; cwd?: string } =
     {},
 ): Promise<RunResult> {
-  const child = new Deno.Command(cmd, {
-    args,
+  // Deno ignores SIGPIPE and children inherit that; the reference's command
+  // client then spins on EPIPE. Real callers leave SIGPIPE at its default.
+  const child = new Deno.Command("env", {
+    args: ["--default-signal=PIPE", cmd, ...args],
     env: options.env,
     cwd: options.cwd,
     stdin: options.stdin ? "piped" : "null",
@@ -127,8 +129,8 @@ export async function startServer(
   args: string[],
   env: Record<string, string>,
 ): Promise<Server> {
-  const child = new Deno.Command(cmd, {
-    args,
+  const child = new Deno.Command("env", {
+    args: ["--default-signal=PIPE", cmd, ...args],
     env,
     stdin: "null",
     stdout: "piped",
