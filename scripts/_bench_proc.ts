@@ -1,0 +1,301 @@
+/**
+ * Process handling for the benchmark: every process it starts is recorded
+ * here and ended by {@link stopAll} (on normal exit, on error and on
+ * SIGINT/SIGTERM), by its own id only.
+ *
+ * @module
+ */
+
+import dgram from "node:dgram";
+
+const live = new Set<Deno.ChildProcess>();
+/** Set once a signal asked the bench to stop: nothing new is started. */
+let closing = false;
+
+function spawn(
+  program: string,
+  options: Deno.CommandOptions,
+): Deno.ChildProcess {
+  if (closing) throw new Error("the bench is stopping");
+  return track(new Deno.Command(program, options).spawn());
+}
+
+function track(child: Deno.ChildProcess): Deno.ChildProcess {
+  live.add(child);
+  child.status.finally(() => live.delete(child)).catch(() => {});
+  return child;
+}
+
+function signal(child: Deno.ChildProcess, sig: Deno.Signal): void {
+  try {
+    child.kill(sig);
+  } catch { /* already gone */ }
+}
+
+/**
+ * Ends every process the benchmark started and is still running: SIGTERM,
+ * then SIGKILL for whatever has not exited within `graceMs`.
+ *
+ * @param graceMs How long to wait after SIGTERM.
+ * @returns When all are gone.
+ * @example
+ * ```ts
+ * import { stopAll } from "./_bench_proc.ts";
+ * await stopAll();
+ * ```
+ */
+export async function stopAll(graceMs = 2000): Promise<void> {
+  const children = [...live];
+  for (const child of children) signal(child, "SIGTERM");
+  await Promise.all(children.map(async (child) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), graceMs);
+    });
+    const outcome = await Promise.race([
+      child.status.then(() => "done" as const, () => "done" as const),
+      late,
+    ]);
+    clearTimeout(timer);
+    if (outcome === "late") {
+      signal(child, "SIGKILL");
+      await child.status.catch(() => {});
+    }
+  }));
+}
+
+/**
+ * Makes sure the benchmark's processes die with it: SIGINT and SIGTERM stop
+ * them and exit; the unload event SIGKILLs any left (synchronously).
+ *
+ * @param onSignal Extra synchronous cleanup before exit (e.g. the temp dir).
+ * @example
+ * ```ts
+ * import { installExitHandlers } from "./_bench_proc.ts";
+ * installExitHandlers(() => {});
+ * ```
+ */
+export function installExitHandlers(onSignal: () => void): void {
+  for (const [sig, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    Deno.addSignalListener(sig, () => {
+      closing = true;
+      console.error(`\nbench: ${sig}, stopping the processes it started`);
+      stopAll(500).finally(() => {
+        onSignal();
+        Deno.exit(status);
+      });
+    });
+  }
+  globalThis.addEventListener("unload", () => {
+    for (const child of live) signal(child, "SIGKILL");
+  });
+}
+
+/** The environment for every child: ours minus any `CVM_*`, plus `extra`. */
+export function childEnv(
+  extra: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(Deno.env.toObject())) {
+    if (!key.startsWith("CVM_")) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** A module server started for the benchmark. */
+export interface Server {
+  /** A label for messages. */
+  label: string;
+  /** The process id (the server's own: the shell and the launcher exec). */
+  pid: number;
+  /** Its log (stdout), as written so far. */
+  log(): string;
+  /** The end of what it wrote on stderr, for a diagnostic. */
+  stderrTail(): string;
+  /** Whether it has exited. */
+  exited(): boolean;
+  /** Resolves when a log line equals `line`; rejects on timeout or exit. */
+  waitFor(line: string, timeoutMs: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after 2 s. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a module server with its log (stdout) going to the file `logPath`
+ * rather than a pipe, so the bench spends no CPU reading it while it
+ * measures; stderr is drained (it says little).
+ *
+ * @param label A name for messages.
+ * @param argv Program and arguments.
+ * @param env The child's whole environment.
+ * @param logPath Where its stdout goes.
+ * @returns The server; wait for `Starting.` before using it.
+ * @example
+ * ```ts
+ * import { childEnv, startServer } from "./_bench_proc.ts";
+ * const s = startServer("ref", ["/usr/bin/cvm-pwfile", "cvm-local:/tmp/s"],
+ *   childEnv({ CVM_PWFILE_PATH: "/tmp/pw" }), "/tmp/ref.log");
+ * await s.waitFor("Starting.", 5000);
+ * await s.stop();
+ * ```
+ */
+export function startServer(
+  label: string,
+  argv: string[],
+  env: Record<string, string>,
+  logPath: string,
+): Server {
+  // sh opens the log file and execs the server: the pid stays the server's.
+  const child = spawn("/bin/sh", {
+    args: ["-c", 'log=$1; shift; exec "$@" >"$log"', "sh", logPath, ...argv],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  });
+  let done = false;
+  child.status.finally(() => done = true).catch(() => {});
+  let stderr = "";
+  (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      stderr = (stderr + decoder.decode(chunk, { stream: true })).slice(-2000);
+    }
+  })().catch(() => {});
+  const log = () => {
+    try {
+      return Deno.readTextFileSync(logPath);
+    } catch {
+      return "";
+    }
+  };
+  return {
+    label,
+    pid: child.pid,
+    log,
+    stderrTail: () => stderr.trim(),
+    exited: () => done,
+    async waitFor(line, timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        if (log().split("\n").includes(line)) return;
+        if (done) {
+          throw new Error(
+            `${label}: exited before "${line}": ${
+              stderr.trim() || "(no stderr)"
+            }`,
+          );
+        }
+        if (performance.now() > deadline) {
+          throw new Error(`${label}: no "${line}" within ${timeoutMs} ms`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop() {
+      if (done) return;
+      signal(child, "SIGTERM");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = await Promise.race([
+        child.status.then(() => false),
+        new Promise<boolean>((r) => timer = setTimeout(() => r(true), 2000)),
+      ]);
+      clearTimeout(timer);
+      if (late) {
+        signal(child, "SIGKILL");
+        await child.status;
+      }
+    },
+  };
+}
+
+/** How a client run ended. */
+export interface RunResult {
+  /** Exit code. */
+  code: number;
+  /** Wall time in seconds from spawn to exit. */
+  seconds: number;
+  /** What it wrote on stderr. */
+  stderr: string;
+}
+
+/**
+ * Runs a client to completion and times it (wall clock, spawn to exit).
+ *
+ * @param argv Program and arguments.
+ * @param env The child's whole environment.
+ * @returns Exit code, seconds, stderr.
+ * @example
+ * ```ts
+ * import { childEnv, runTimed } from "./_bench_proc.ts";
+ * const r = await runTimed(["/bin/true"], childEnv({}));
+ * r.code; // 0
+ * ```
+ */
+export async function runTimed(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<RunResult> {
+  const start = performance.now();
+  const child = spawn(argv[0], {
+    args: argv.slice(1),
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  });
+  const [status, errBytes] = await Promise.all([
+    child.status,
+    new Response(child.stderr).arrayBuffer(),
+  ]);
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    code: status.code,
+    seconds,
+    stderr: new TextDecoder().decode(errBytes).trim(),
+  };
+}
+
+/**
+ * The resident set size of a process, from `VmRSS` in /proc/PID/status.
+ *
+ * @param pid The process id.
+ * @returns Bytes, or undefined when it cannot be read.
+ * @example
+ * ```ts
+ * import { residentBytes } from "./_bench_proc.ts";
+ * residentBytes(Deno.pid); // e.g. 52428800
+ * ```
+ */
+export function residentBytes(pid: number): number | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A UDP port on 127.0.0.1 that was free a moment ago.
+ *
+ * @returns The port number.
+ * @example
+ * ```ts
+ * import { freeUdpPort } from "./_bench_proc.ts";
+ * const port = await freeUdpPort();
+ * ```
+ */
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(0, "127.0.0.1", () => resolve());
+  });
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
