@@ -27,6 +27,8 @@ export function ensureDist(): Promise<void> {
   built ??= (async () => {
     const out = await new Deno.Command("bash", {
       args: [`${ROOT}/scripts/compile.sh`, "--launcher"],
+      // The deno running the tests, not whatever shim is first on PATH.
+      env: { DENO: Deno.execPath() },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -48,7 +50,9 @@ export interface RunResult {
 }
 
 /**
- * Runs a program to completion.
+ * Runs a program to completion. Its stdin, stdout and stderr are plain
+ * files, not pipes: Deno's pipes are non-blocking, and the reference's
+ * programs spin forever on EAGAIN when they inherit one.
  *
  * @param cmd The program.
  * @param args Its arguments.
@@ -61,29 +65,37 @@ export async function run(
   options: { env?: Record<string, string>; stdin?: Uint8Array; cwd?: string } =
     {},
 ): Promise<RunResult> {
-  // Deno ignores SIGPIPE and children inherit that; the reference's command
-  // client then spins on EPIPE. Real callers leave SIGPIPE at its default.
-  const child = new Deno.Command("env", {
-    args: ["--default-signal=PIPE", cmd, ...args],
-    env: options.env,
-    cwd: options.cwd,
-    stdin: options.stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin) {
-    const w = child.stdin.getWriter();
-    await w.write(options.stdin).catch(() => {});
-    await w.close().catch(() => {});
+  const io = Deno.makeTempDirSync({ prefix: "cvm-run-" });
+  try {
+    Deno.writeFileSync(`${io}/in`, options.stdin ?? new Uint8Array(0));
+    // Deno ignores SIGPIPE and children inherit that; real callers leave it
+    // at its default, so restore it for the program under test.
+    const out = await new Deno.Command("env", {
+      args: [
+        "--default-signal=PIPE",
+        "sh",
+        "-c",
+        `exec "$0" "$@" <'${io}/in' >'${io}/out' 2>'${io}/err'`,
+        cmd,
+        ...args,
+      ],
+      env: options.env,
+      cwd: options.cwd,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    const stdoutBytes = Deno.readFileSync(`${io}/out`);
+    const dec = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: dec.decode(stdoutBytes),
+      stderr: dec.decode(Deno.readFileSync(`${io}/err`)),
+      stdoutBytes,
+    };
+  } finally {
+    Deno.removeSync(io, { recursive: true });
   }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-    stdoutBytes: out.stdout,
-  };
 }
 
 /**
