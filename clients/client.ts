@@ -28,7 +28,6 @@ import {
   type Response,
   type Tagged,
   toBytes,
-  toText,
 } from "../protocol/mod.ts";
 import { parseModuleAddress, splitChain } from "./module_address.ts";
 import { exchangeCommand } from "./transport_command.ts";

@@ -39,10 +39,6 @@ export function parsePasswordScheme(
   );
 }
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * The expected response to a challenge for a plain-text password, or
  * undefined for a mechanism we do not know.
