@@ -57,9 +57,15 @@ export function startUdpServer<A>(
     options.log(requestLogLine(reply.code, reply.account, reply.domain));
   };
   const receiving = (async () => {
+    // One small buffer, reused: the default receive allocates 64 KiB per
+    // datagram, and a request is at most 513 bytes worth reading.
+    const buffer = new Uint8Array(2048);
     try {
-      for await (const [message, peer] of socket) {
-        const done = answer(message, peer).finally(() => inFlight.delete(done));
+      for (;;) {
+        const [message, peer] = await socket.receive(buffer);
+        const done = answer(message.slice(), peer).finally(() =>
+          inFlight.delete(done)
+        );
         inFlight.add(done);
       }
     } catch { /* socket closed */ }
