@@ -36,6 +36,8 @@ export class FatalError extends Error {
   readonly program?: string;
 
   /**
+   * Makes the error.
+   *
    * @param status The exit status.
    * @param message The text after `NAME: Fatal: ` (may hold more lines).
    * @param program The name to print instead of the invoked one.

@@ -20,8 +20,11 @@ export const EXIT_LOCAL_TROUBLE = 111;
 
 /** Account, password and the optional timestamp from fd 3. */
 export interface CheckpasswordInput {
+  /** The account name as given. */
   account: Uint8Array;
+  /** The password. */
   password: Uint8Array;
+  /** The APOP timestamp or other third field, when given. */
   timestamp?: Uint8Array;
 }
 

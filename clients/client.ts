@@ -258,8 +258,11 @@ export function ucspiDomain(env: Record<string, string | undefined>): string {
 
 /** Account, domain and password as a mail front end has them. */
 export interface PasswordCredentials {
+  /** The account, possibly with `@domain` (split unless told not to). */
   account: string;
+  /** The domain otherwise in force (empty or absent: none sent). */
   domain?: string;
+  /** The password (empty or absent: none sent). */
   password?: string | Uint8Array;
   /** Further credentials (challenge, response, local types). */
   extra?: Tagged[];

@@ -42,6 +42,8 @@ export class Rejection extends CvmError {
   readonly outOfScope?: number;
 
   /**
+   * Makes the rejection.
+   *
    * @param outOfScope The out-of-scope value, or undefined to send none.
    * @param message Why, for a log.
    */

@@ -19,12 +19,19 @@ import type { BackendContext } from "./runtime.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {
+  /** The account name as written in the file. */
   name: string;
+  /** The stored password (plain text or a crypt hash). */
   password: string;
+  /** The user id. */
   uid: number;
+  /** The group id. */
   gid: number;
+  /** The GECOS field; its first comma field is the real name. */
   gecos: string;
+  /** The home directory. */
   directory: string;
+  /** The login shell. */
   shell: string;
 }
 

@@ -13,13 +13,19 @@ import { checkPassword } from "./password.ts";
 
 /** What cvm-unix found for an account. */
 export interface UnixAccount {
+  /** The login name. */
   name: string;
   /** The crypt(3) hash: the shadow entry's when there is one. */
   hash: string;
+  /** The user id. */
   uid: number;
+  /** The primary group id. */
   gid: number;
+  /** The GECOS field. */
   gecos: string;
+  /** The home directory. */
   dir: string;
+  /** The login shell. */
   shell: string;
 }
 

@@ -21,6 +21,8 @@ export class CvmError extends Error {
   readonly code: number;
 
   /**
+   * Makes the error.
+   *
    * @param code The result code.
    * @param message Why, for a log; never a secret.
    */

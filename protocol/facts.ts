@@ -11,16 +11,27 @@ import type { Parsed, Tagged } from "./types.ts";
 
 /** The facts about an account that a module reports on success. */
 export interface Facts {
+  /** The login name (fact 1). */
   username: string;
+  /** The user id (fact 2). */
   userid: number;
+  /** The group id (fact 3). */
   groupid: number;
+  /** The home directory (fact 5). */
   directory: string;
+  /** The real name (fact 4). */
   realname?: string;
+  /** The login shell (fact 6). */
   shell?: string;
+  /** The primary group's name (fact 7). */
   groupname?: string;
+  /** The system user name, for virtual users (fact 9). */
   sysUsername?: string;
+  /** The system home directory, for virtual users (fact 10). */
   sysDirectory?: string;
+  /** The domain of the validated account (fact 14). */
   domain?: string;
+  /** The mailbox path, relative to the directory unless absolute (fact 15). */
   mailbox?: string;
   /** Supplementary group ids (fact 8, repeated). */
   suppGroupids?: number[];

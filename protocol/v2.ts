@@ -11,8 +11,11 @@ import type { Parsed, Request, Response, Tagged } from "./types.ts";
 
 /** A failed request parse, with what is known for the error reply. */
 export interface RequestFailure {
+  /** Always false: the parse failed. */
   ok: false;
+  /** The result code to answer with (BAD_CLIDATA). */
   code: number;
+  /** Why, for a diagnostic. */
   reason: string;
   /** The random bytes to echo, empty when they could not be read. */
   random: Uint8Array;

@@ -1,0 +1,31 @@
+/**
+ * cvm-deno as a library: the CVM client (validate credentials with a module
+ * or a chain of modules over command, local-socket or UDP transports) and
+ * the wire protocol.
+ *
+ * @example
+ * ```ts
+ * import { authenticatePassword, ErrorCode } from "./mod.ts";
+ * const result = await authenticatePassword("cvm-local:/run/cvm-unix.sock", {
+ *   account: "bob@example.com",
+ *   password: "secret",
+ * });
+ * if (result.code === ErrorCode.OK) console.log(result.facts.directory);
+ * ```
+ *
+ * @module
+ */
+export {
+  authenticate,
+  authenticatePassword,
+  type ClientOptions,
+  type ClientResult,
+  type PasswordCredentials,
+  splitAccount,
+  ucspiDomain,
+} from "./clients/client.ts";
+export {
+  type ModuleAddress,
+  parseModuleAddress,
+} from "./clients/module_address.ts";
+export * from "./protocol/mod.ts";
