@@ -35,7 +35,9 @@ export interface RunningServer {
 }
 
 /** Reads to end of input (the client half-closes); undefined on error or timeout. */
-async function readRequest(conn: Deno.UnixConn): Promise<Uint8Array | undefined> {
+async function readRequest(
+  conn: Deno.UnixConn,
+): Promise<Uint8Array | undefined> {
   const buffer = new Uint8Array(MAX_PACKET + 1);
   let length = 0;
   try {
