@@ -586,3 +586,13 @@ if (import.meta.main) {
   const results = await benchSql({ only, quick: args.includes("--quick") });
   console.log(formatTable(results));
 }
+
+/**
+ * The entry `deno task bench` calls: runs the full SQL benchmark and prints
+ * its table.
+ *
+ * @returns Nothing; the report is printed.
+ */
+export default async function runSqlBench(): Promise<void> {
+  console.log("\n" + formatTable(await benchSql()));
+}
