@@ -54,7 +54,6 @@ Deno.test("checkpassword: exit statuses match the reference's for every failure 
         "/bin/true",
       ],
       ["fd 3 closed", `${REF}/cvm-pwfile`, undefined, "/bin/true"],
-      ["module missing", "/nonexistent", "bob\0pw2\0", "/bin/true"],
       ["program missing", `${REF}/cvm-pwfile`, "bob\0pw2\0", "/nonexistent"],
       [
         "over 512 bytes",
@@ -85,7 +84,8 @@ Deno.test("checkpassword: exit statuses match the reference's for every failure 
         });
       }
     }
-    // A missing module is a temporary failure (IO) for both.
+    // A missing module is a temporary failure (IO). Not run against the
+    // reference: its client spins forever when a module exits unread.
     for (const v of ["", "v1"]) {
       const p = `cvm-${v}checkpassword`;
       const ours = await checkpassword(

@@ -166,28 +166,36 @@ Deno.test("client chains stop and go on exactly as the reference's", async (t) =
       other,
       "dave:pw4:1003:100:Dave:/home/dave:/bin/sh\n",
     );
-    const other_module = `${dir.path}/other.sh`;
+    // A module failing temporarily (IO) after reading its request: the
+    // reference's client spins forever on one that exits unread.
+    const ioModule = `${dir.path}/io.sh`;
     Deno.writeTextFileSync(
-      other_module,
+      ioModule,
+      `#!/bin/sh\ncat >/dev/null; printf '\\004\\000\\000'; exit 4\n`,
+    );
+    Deno.chmodSync(ioModule, 0o755);
+    const otherModule = `${dir.path}/other.sh`;
+    Deno.writeTextFileSync(
+      otherModule,
       `#!/bin/sh\nCVM_PWFILE_PATH=${other} exec ${REF}/cvm-pwfile\n`,
     );
-    Deno.chmodSync(other_module, 0o755);
+    Deno.chmodSync(otherModule, 0o755);
     const chains: Array<[string, string[]]> = [
-      ["first module succeeds", ["{M}," + other_module, "bob", "", "pw2"]],
+      ["first module succeeds", ["{M}," + otherModule, "bob", "", "pw2"]],
       ["a rejection in scope stops the chain", [
-        "{M}," + other_module,
+        "{M}," + otherModule,
         "dave",
         "",
         "pw4",
       ]],
       ["a temporary failure stops the chain", [
-        "/nonexistent,{M}",
+        ioModule + ",{M}",
         "bob",
         "",
         "pw2",
       ]],
       ["second module answers after an IO-free miss", [
-        other_module + ",{M}",
+        otherModule + ",{M}",
         "dave",
         "",
         "pw4",

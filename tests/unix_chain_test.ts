@@ -93,13 +93,21 @@ Deno.test("cvm-chain asks $CVM_CHAIN0…9 in turn exactly as the reference's", a
       oos0,
       `#!/bin/sh\ncat >/dev/null; printf '\\144\\000\\020\\0010\\000'; exit 100\n`,
     );
+    // Fails temporarily after reading its request (the reference spins on
+    // a module that exits unread).
+    const ioModule = `${dir.path}/io.sh`;
+    Deno.writeTextFileSync(
+      ioModule,
+      `#!/bin/sh\ncat >/dev/null; printf '\\004\\000\\000'; exit 4\n`,
+    );
+    Deno.chmodSync(ioModule, 0o755);
     Deno.chmodSync(oos1, 0o755);
     Deno.chmodSync(oos0, 0o755);
     const cases: Array<[string, Record<string, string>, string[]]> = [
       ["one module, success", { CVM_CHAIN0: "{M}" }, ["bob", "", "pw2"]],
       ["last failure's code wins", {
         CVM_CHAIN0: "{M}",
-        CVM_CHAIN1: "/nonexistent",
+        CVM_CHAIN1: ioModule,
       }, ["bob", "", "bad"]],
       ["gaps in the numbering", { CVM_CHAIN3: "{M}" }, [
         "pwfuser",
