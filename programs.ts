@@ -42,6 +42,36 @@ export const PROGRAMS: readonly ProgramEntry[] = [
     "module: asks the modules in $CVM_CHAIN0 … $CVM_CHAIN9 in turn",
     async () => (await import("./modules/chain.ts")).createChainBackend,
   ),
+  ...moduleEntries(
+    "cvm-sqlite",
+    "module: accounts from an SQLite file ($CVM_SQLITE_DB, $CVM_SQLITE_QUERY)",
+    async () => (await import("./modules/sqlite.ts")).createSqliteBackend,
+  ),
+  ...moduleEntries(
+    "cvm-pgsql",
+    "module: accounts from PostgreSQL ($PGHOST…, $CVM_PGSQL_QUERY)",
+    async () => (await import("./modules/pgsql.ts")).createPgsqlBackend,
+  ),
+  ...moduleEntries(
+    "cvm-mysql",
+    "module: accounts from MySQL/MariaDB ($CVM_MYSQL_*, $CVM_MYSQL_QUERY)",
+    async () => (await import("./modules/mysql.ts")).createMysqlBackend,
+  ),
+  ...moduleEntries(
+    "cvm-qmail",
+    "module: lookup only: addresses qmail would deliver ($QMAIL_ROOT)",
+    async () => (await import("./modules/qmail.ts")).createQmailBackend,
+  ),
+  ...moduleEntries(
+    "cvm-vmailmgr",
+    "module: vmailmgr virtual users (passwd.cdb in the domain's home)",
+    async () => (await import("./modules/vmailmgr.ts")).createVmailmgrBackend,
+  ),
+  ...moduleEntries(
+    "cvm-vchkpw",
+    "module: vpopmail virtual users (users/assign, vpasswd[.cdb])",
+    async () => (await import("./modules/vchkpw.ts")).createVchkpwBackend,
+  ),
   {
     name: "cvm-testclient",
     summary: "client: validate once and print the facts",
@@ -77,6 +107,13 @@ export const PROGRAMS: readonly ProgramEntry[] = [
     summary: "client: cvm-checkpassword over protocol version 1",
     main: async (i) =>
       (await import("./clients/checkpassword.ts")).v1checkpasswordMain(i),
+  },
+  {
+    name: "sasl-auth-test",
+    summary:
+      "client: one SASL exchange (PLAIN, LOGIN, CRAM-MD5) on stdin/stdout",
+    main: async (i) =>
+      (await import("./clients/sasl_auth_test.ts")).saslAuthTestMain(i),
   },
 ];
 
