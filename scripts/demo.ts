@@ -18,7 +18,16 @@ const config = new URL("../deno.json", import.meta.url).pathname;
 /** Runs one of our programs under this deno, the way the symlinks would. */
 function program(name: string, args: string[], env: Record<string, string>) {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", "--config", config, main, name, ...args],
+    args: [
+      "run",
+      "--allow-all",
+      "--quiet",
+      "--config",
+      config,
+      main,
+      name,
+      ...args,
+    ],
     env,
     stdin: "null",
     stdout: "piped",
@@ -43,8 +52,12 @@ try {
     if (done) throw new Error("cvm-pwfile exited before starting");
     log += value;
   }
-  for (const [account, password] of [["alice", "wonderland"], ["alice", "guess"]]) {
-    console.log(`\n$ cvm-testclient cvm-local:${socket} ${account} '' ${password}`);
+  for (
+    const [account, password] of [["alice", "wonderland"], ["alice", "guess"]]
+  ) {
+    console.log(
+      `\n$ cvm-testclient cvm-local:${socket} ${account} '' ${password}`,
+    );
     const out = await program("cvm-testclient", [
       `cvm-local:${socket}`,
       account,
@@ -61,7 +74,9 @@ try {
     if (done) break;
     log += value;
   }
-  console.log("\nThe module's log (stdout, one line per request, for multilog):");
+  console.log(
+    "\nThe module's log (stdout, one line per request, for multilog):",
+  );
   console.log(log.trimEnd().split("\n").map((l) => `  ${l}`).join("\n"));
 } finally {
   try {
