@@ -4,15 +4,9 @@
  * @module
  */
 
-import {
-  CredentialType,
-  ErrorCode,
-  errorMessage,
-  type Tagged,
-  toBytes,
-} from "../protocol/mod.ts";
+import { ErrorCode, errorMessage } from "../protocol/mod.ts";
 import { FatalError, type Invocation } from "../program.ts";
-import { authenticate, authenticatePassword } from "./client.ts";
+import { authenticate, authenticatePassword, v1Credentials } from "./client.ts";
 
 function parseCount(text: string): number {
   if (!/^[0-9]+$/.test(text) || Number(text) === 0) {
@@ -85,14 +79,7 @@ export async function v1benchclientMain(
   }
   const count = parseCount(args[0]);
   const [, module, account, domain, ...credentials] = args;
-  const tagged: Tagged[] = [
-    { type: CredentialType.ACCOUNT, value: toBytes(account) },
-    { type: CredentialType.DOMAIN, value: toBytes(domain) },
-    ...credentials.map((c) => ({
-      type: CredentialType.PASSWORD,
-      value: toBytes(c),
-    })),
-  ];
+  const tagged = v1Credentials(account, domain, credentials);
   for (let i = 0; i < count; i++) {
     const r = await authenticate(module, tagged, { env, version: 1 });
     if (r.code !== ErrorCode.OK) throw failed(r.code);

@@ -316,3 +316,32 @@ export function authenticatePassword(
   tagged.push(...(credentials.extra ?? []));
   return authenticate(modules, tagged, { ...options, env });
 }
+
+/**
+ * The credentials of a version 1 request as the reference's v1 clients send
+ * them: account, domain (even empty) and each credential as given.
+ *
+ * @param account The account name (not split).
+ * @param domain The domain, possibly empty.
+ * @param values The credential strings (passwords, or the secret).
+ * @returns The tagged credentials for `authenticate(…, { version: 1 })`.
+ * @example
+ * ```ts
+ * import { v1Credentials } from "./client.ts";
+ * v1Credentials("bob", "", ["pw"]).length; // 3
+ * ```
+ */
+export function v1Credentials(
+  account: string,
+  domain: string,
+  values: readonly string[],
+): Tagged[] {
+  return [
+    { type: CredentialType.ACCOUNT, value: toBytes(account) },
+    { type: CredentialType.DOMAIN, value: toBytes(domain) },
+    ...values.map((v) => ({
+      type: CredentialType.PASSWORD,
+      value: toBytes(v),
+    })),
+  ];
+}

@@ -4,20 +4,14 @@
  * @module
  */
 
-import {
-  CredentialType,
-  ErrorCode,
-  errorMessage,
-  type Tagged,
-  toBytes,
-} from "../protocol/mod.ts";
+import { ErrorCode, errorMessage } from "../protocol/mod.ts";
 import {
   FatalError,
   type Invocation,
   writeStderr,
   writeStdout,
 } from "../program.ts";
-import { authenticate, authenticatePassword } from "./client.ts";
+import { authenticate, authenticatePassword, v1Credentials } from "./client.ts";
 import { formatFacts } from "./report.ts";
 
 /**
@@ -85,14 +79,7 @@ export async function v1testclientMain(
     );
   }
   const [module, account, domain, ...credentials] = args;
-  const tagged: Tagged[] = [
-    { type: CredentialType.ACCOUNT, value: toBytes(account) },
-    { type: CredentialType.DOMAIN, value: toBytes(domain) },
-    ...credentials.map((c) => ({
-      type: CredentialType.PASSWORD,
-      value: toBytes(c),
-    })),
-  ];
+  const tagged = v1Credentials(account, domain, credentials);
   const result = await authenticate(module, tagged, { env, version: 1 });
   if (result.code !== ErrorCode.OK) {
     throw new FatalError(
