@@ -21,6 +21,10 @@ function helpText(): string {
     "programs:",
     ...lines,
     "",
+    "subcommands of cvm itself:",
+    "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check]",
+    "  cvm service NAME MODULE SOCKET [--dir DIR]   (a daemontools service)",
+    "",
   ].join("\n");
 }
 
