@@ -8,7 +8,9 @@
  */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { ensureDist } from "./_helpers.ts";
+import { dist, ensureDist, run } from "./_helpers.ts";
+
+const REF = "/usr/bin";
 import {
   canRunQmailTests,
   compareModules,
@@ -371,8 +373,23 @@ Deno.test({
       );
 
       await t.step("users/cdb: broken files", async () => {
+        // Shorter than its 2048-byte header: ours answers IO for every name.
+        // The reference reads lazily, so its answer depends on the name's
+        // hash (a table slot inside the 100 bytes falls back to the system
+        // accounts): compare only when it also failed, else check ours alone.
         Deno.writeFileSync(`${fx.root}/users/cdb`, new Uint8Array(100));
-        await same([a.name, "local.test"]);
+        const ref = await run(`${REF}/cvm-testclient`, [
+          `${REF}/cvm-qmail`,
+          a.name,
+          "local.test",
+        ], { env });
+        const ours = await run(`${dist}/cvm-testclient`, [
+          `${dist}/cvm-qmail`,
+          a.name,
+          "local.test",
+        ], { env });
+        assertEquals(ours.code, 4);
+        if (ref.code === 4) await same([a.name, "local.test"]);
         Deno.writeFileSync(`${fx.root}/users/cdb`, new Uint8Array(0));
         await same([a.name, "local.test"]);
         Deno.removeSync(`${fx.root}/users/cdb`);
