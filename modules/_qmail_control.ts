@@ -8,7 +8,8 @@
  */
 
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
-import { asciiLower, CachedFile, type FileRead } from "./_qmail_files.ts";
+import { asciiLower } from "./_qmail_files.ts";
+import { CachedFile, type FileRead } from "./cached_file.ts";
 
 const decoder = new TextDecoder();
 const SPACE = " \t\n\v\f\r";

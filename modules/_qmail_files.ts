@@ -1,26 +1,11 @@
 /**
- * Small file helpers shared by the qmail-based modules (cvm-qmail,
- * cvm-vmailmgr, cvm-vchkpw): synchronous reads that are re-done only when
- * the file changes (one `stat` per request), ASCII lower-casing as C's
- * `tolower` does, and the errno-style classification of file errors.
- *
- * Everything here is synchronous on purpose: cvm-qmail may switch its
- * effective user id for a moment (`$CVM_QMAIL_CHECK_PERMS`), and no
- * asynchronous file operation of this process may be in flight meanwhile.
+ * Small helpers shared by the qmail-based modules (cvm-qmail,
+ * cvm-vmailmgr, cvm-vchkpw): ASCII lower-casing as C's `tolower` does, and
+ * the errno-style classification of file errors. Files re-read on change
+ * are `CachedFile` in `cached_file.ts`.
  *
  * @module
  */
-
-import {
-  type CdbFileIdentity,
-  cdbFileIdentity,
-  sameCdbFileIdentity,
-} from "./cdb.ts";
-
-/** The outcome of reading a file: its bytes, or why there are none. */
-export type FileRead =
-  | { ok: true; bytes: Uint8Array }
-  | { ok: false; missing: boolean; error: unknown };
 
 /**
  * Lower-cases the ASCII letters of a string only, as C's `tolower` in the
@@ -66,84 +51,4 @@ export function isNotFound(e: unknown): boolean {
  */
 export function isPermissionDenied(e: unknown): boolean {
   return e instanceof Deno.errors.PermissionDenied;
-}
-
-/**
- * Reads a whole file synchronously, telling a missing file apart from
- * other failures (a directory, no permission, an I/O error).
- *
- * @param path The file.
- * @returns The bytes, or the error and whether it was ENOENT.
- * @example
- * ```ts
- * import { readFileSafely } from "./_qmail_files.ts";
- * readFileSafely("/nonexistent"); // { ok: false, missing: true, error }
- * ```
- */
-export function readFileSafely(path: string): FileRead {
-  try {
-    return { ok: true, bytes: Deno.readFileSync(path) };
-  } catch (e) {
-    return { ok: false, missing: isNotFound(e), error: e };
-  }
-}
-
-/**
- * A file whose parsed contents are kept until the file changes: every
- * `get()` costs one `stat`; the file is read and parsed again only when
- * its identity (device, inode, size, mtime, ctime) differs or it
- * appeared or disappeared.
- *
- * @example
- * ```ts
- * import { CachedFile } from "./_qmail_files.ts";
- * const locals = new CachedFile("/var/qmail/control/locals", (r) =>
- *   r.ok ? new TextDecoder().decode(r.bytes).split("\n") : []);
- * locals.get(); // parsed lines, re-read only after a change
- * ```
- */
-export class CachedFile<T> {
-  readonly #path: string;
-  readonly #parse: (read: FileRead) => T;
-  #identity: CdbFileIdentity | null | undefined = undefined;
-  #cached: { value: T } | undefined;
-
-  /**
-   * @param path The file.
-   * @param parse Turns a read (bytes or failure) into the cached value; it
-   *   may throw, in which case nothing is cached and `get()` throws too.
-   */
-  constructor(path: string, parse: (read: FileRead) => T) {
-    this.#path = path;
-    this.#parse = parse;
-  }
-
-  /** The file's path. */
-  get path(): string {
-    return this.#path;
-  }
-
-  /**
-   * The parsed contents, read again if the file changed since last time.
-   *
-   * @returns The value `parse` made of the current file.
-   */
-  get(): T {
-    let identity: CdbFileIdentity | null;
-    try {
-      identity = cdbFileIdentity(Deno.statSync(this.#path));
-    } catch {
-      identity = null;
-    }
-    const same = this.#identity !== undefined && (
-      identity === null ? this.#identity === null : this.#identity !== null &&
-        sameCdbFileIdentity(this.#identity, identity)
-    );
-    if (!same || this.#cached === undefined) {
-      // A failed stat still reads: the read reports why (ENOENT or not).
-      this.#cached = { value: this.#parse(readFileSafely(this.#path)) };
-      this.#identity = identity;
-    }
-    return this.#cached.value;
-  }
 }

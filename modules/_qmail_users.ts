@@ -8,7 +8,8 @@
 
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
 import { getpwnam } from "../sys/passwd.ts";
-import { asciiLower, CachedFile } from "./_qmail_files.ts";
+import { asciiLower } from "./_qmail_files.ts";
+import { CachedFile } from "./cached_file.ts";
 import { Cdb } from "./cdb.ts";
 
 /** Where a local part is delivered: the user's account plus the extension. */

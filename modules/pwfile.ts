@@ -1,8 +1,8 @@
 /**
  * cvm-pwfile: accounts from a file in /etc/passwd layout at
  * `$CVM_PWFILE_PATH`, compared by `$CVM_PWFILE_PWCMP` (plain or crypt).
- * Server modes keep an index, re-read when the file changes, so a request
- * costs O(1) however many accounts there are.
+ * Server modes keep an index (a `CachedFile`, re-read when the file
+ * changes), so a request costs O(1) however many accounts there are.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import {
   type PasswordScheme,
 } from "./password.ts";
 import type { BackendContext } from "./runtime.ts";
+import { CachedFile, type FileRead, readFileSafely } from "./cached_file.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {
@@ -115,21 +116,15 @@ export function findPasswd(
   return undefined;
 }
 
-/** The file's identity, to notice a change. */
-function identity(info: Deno.FileInfo): string {
-  return `${info.ino}:${info.size}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
-}
-
-/** Reads the file, as IO on failure (a missing file is a temporary error). */
-async function readFile(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
+/** The file's text; a file that cannot be read is a temporary error (IO). */
+function passwdText(read: FileRead): string {
+  if (!read.ok) {
     throw new CvmError(
       ErrorCode.IO,
-      `cannot read $CVM_PWFILE_PATH: ${(e as Error).name}`,
+      `cannot read $CVM_PWFILE_PATH: ${(read.error as Error).name}`,
     );
   }
+  return new TextDecoder().decode(read.bytes);
 }
 
 /**
@@ -158,30 +153,14 @@ export function createPwfileBackend(
     "CVM_PWFILE_PWCMP",
     env.CVM_PWFILE_PWCMP,
   );
-  let cached: { id: string; index: Map<string, PasswdLine> } | undefined;
-  const indexed = async (): Promise<Map<string, PasswdLine>> => {
-    let info: Deno.FileInfo;
-    try {
-      // Synchronous on purpose: a local stat is cheaper than a thread hop.
-      info = Deno.statSync(path);
-    } catch (e) {
-      throw new CvmError(
-        ErrorCode.IO,
-        `cannot read $CVM_PWFILE_PATH: ${(e as Error).name}`,
-      );
-    }
-    const id = identity(info);
-    if (cached?.id !== id) {
-      cached = { id, index: indexPasswd(await readFile(path)) };
-    }
-    return cached.index;
-  };
+  const index = new CachedFile(path, (read) => indexPasswd(passwdText(read)));
   return {
-    async lookup(request: ModuleRequest) {
-      if (context.persistent) {
-        return (await indexed()).get(request.account.toLowerCase());
-      }
-      return findPasswd(await readFile(path), request.account);
+    lookup(request: ModuleRequest) {
+      return Promise.resolve(
+        context.persistent
+          ? index.get().get(request.account.toLowerCase())
+          : findPasswd(passwdText(readFileSafely(path)), request.account),
+      );
     },
     authenticate(account, request) {
       return checkPassword(scheme, request, account.password);

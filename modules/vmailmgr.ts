@@ -30,7 +30,7 @@ import {
 } from "../protocol/mod.ts";
 import { verifyCrypt } from "../sys/crypt.ts";
 import { hexChallengeResponse } from "./_qmail_challenge.ts";
-import { CachedFile } from "./_qmail_files.ts";
+import { CachedFile } from "./cached_file.ts";
 import {
   type QmailAddress,
   qmailFacts,
