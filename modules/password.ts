@@ -40,6 +40,20 @@ export function parsePasswordScheme(
 }
 
 /**
+ * A response as lower-case hex text. Clients send the digest as hex text;
+ * the reference's SASL library sends a CRAM-MD5 digest as its 16 raw bytes
+ * (a hex digest is 32 characters, so 16 bytes cannot be hex text).
+ */
+function responseHex(type: string, response: Uint8Array): string {
+  if (response.length === 16 && type.toUpperCase() === "CRAM-MD5") {
+    return Array.from(response, (b) => b.toString(16).padStart(2, "0")).join(
+      "",
+    );
+  }
+  return new TextDecoder().decode(response).toLowerCase();
+}
+
+/**
  * The expected response to a challenge for a plain-text password, or
  * undefined for a mechanism we do not know.
  */
@@ -97,8 +111,10 @@ export async function checkPassword(
     if (expected === undefined) {
       throw new CvmError(ErrorCode.NOCRED, "unknown response type");
     }
-    const given = new TextDecoder().decode(response).toLowerCase();
-    return bytesEqual(toBytes(given), toBytes(expected));
+    return bytesEqual(
+      toBytes(responseHex(responseType, response)),
+      toBytes(expected),
+    );
   }
   throw new CvmError(ErrorCode.NOCRED, "no password credential");
 }

@@ -22,7 +22,6 @@
 
 import { CvmError, ErrorCode, type Facts } from "../protocol/mod.ts";
 import { verifyCrypt } from "../sys/crypt.ts";
-import { hexChallengeResponse } from "./_qmail_challenge.ts";
 import { QmailControl } from "./_qmail_control.ts";
 import { asciiLower } from "./_qmail_files.ts";
 import { CachedFile, type FileRead } from "./cached_file.ts";
@@ -266,7 +265,7 @@ export function createVchkpwBackend(
       } else if (user.clear !== "") {
         ok = await checkPassword(
           "plain",
-          hexChallengeResponse(request),
+          request,
           user.clear,
         );
       } else {

@@ -29,7 +29,6 @@ import {
   type Facts,
 } from "../protocol/mod.ts";
 import { verifyCrypt } from "../sys/crypt.ts";
-import { hexChallengeResponse } from "./_qmail_challenge.ts";
 import { CachedFile } from "./cached_file.ts";
 import {
   type QmailAddress,
@@ -138,7 +137,7 @@ export async function checkEntryPassword(
   }
   return await checkPassword(
     "plain",
-    hexChallengeResponse(request),
+    request,
     byteStringText(plain),
   );
 }
