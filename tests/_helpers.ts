@@ -13,6 +13,9 @@ const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** The repository root. */
 export const root = ROOT;
 
+/** Where Debian's cvm (the reference) puts its programs. */
+export const REF = "/usr/bin";
+
 /** Where the launcher build puts our programs. */
 export const dist = `${ROOT}/dist`;
 
@@ -62,15 +65,20 @@ export interface RunResult {
 export async function run(
   cmd: string,
   args: string[],
-  options: { env?: Record<string, string>; stdin?: Uint8Array; cwd?: string } =
-    {},
+  options: {
+    env?: Record<string, string>;
+    /** Give the program exactly `env`, nothing of the test's own. */
+    clearEnv?: boolean;
+    stdin?: Uint8Array;
+    cwd?: string;
+  } = {},
 ): Promise<RunResult> {
   const io = Deno.makeTempDirSync({ prefix: "cvm-run-" });
   try {
     Deno.writeFileSync(`${io}/in`, options.stdin ?? new Uint8Array(0));
     // Deno ignores SIGPIPE and children inherit that; real callers leave it
     // at its default, so restore it for the program under test.
-    const out = await new Deno.Command("env", {
+    const out = await new Deno.Command("/usr/bin/env", {
       args: [
         "--default-signal=PIPE",
         "sh",
@@ -80,6 +88,7 @@ export async function run(
         ...args,
       ],
       env: options.env,
+      clearEnv: options.clearEnv,
       cwd: options.cwd,
       stdin: "null",
       stdout: "null",
@@ -118,14 +127,20 @@ export function have(path: string): boolean {
   }
 }
 
-/** A module server started for a test. */
+/** A module server started for a test, its stdout (log) and stderr captured. */
 export interface Server {
   /** Lines logged so far on stdout. */
   log: string[];
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Waits for a log line matching the pattern (rejects if the server exits). */
+  waitFor(pattern: RegExp): Promise<string>;
+  /** Waits until the log has at least `count` lines (bounded; then returns anyway). */
+  waitForLines(count: number): Promise<string[]>;
+  /** Whether the process is still running. */
+  running(): boolean;
   /** Stops it with SIGTERM and waits; returns the exit code. */
   stop(): Promise<number>;
-  /** Waits until a log line matching `pattern` shows up. */
-  waitFor(pattern: RegExp): Promise<string>;
 }
 
 /**
@@ -133,24 +148,31 @@ export interface Server {
  *
  * @param cmd The module program.
  * @param args E.g. ["cvm-local:/tmp/x.sock"].
- * @param env Extra environment.
+ * @param env Extra environment (the whole environment with `clearEnv`).
+ * @param options `clearEnv`: give it exactly `env`, nothing of the test's own.
  * @returns The running server.
  */
 export async function startServer(
   cmd: string,
   args: string[],
   env: Record<string, string>,
+  options: { clearEnv?: boolean } = {},
 ): Promise<Server> {
-  const child = new Deno.Command("env", {
+  // SIGPIPE back to its default, as under a real supervisor (see `run`).
+  const child = new Deno.Command("/usr/bin/env", {
     args: ["--default-signal=PIPE", cmd, ...args],
     env,
+    clearEnv: options.clearEnv,
     stdin: "null",
     stdout: "piped",
-    stderr: "inherit",
+    stderr: "piped",
   }).spawn();
+  let exited = false;
+  child.status.then(() => exited = true);
   const log: string[] = [];
-  const waiters: Array<{ pattern: RegExp; resolve: (l: string) => void }> = [];
-  const reading = (async () => {
+  let errText = "";
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const readOut = (async () => {
     let pending = "";
     for await (
       const chunk of child.stdout.pipeThrough(new TextDecoderStream())
@@ -170,6 +192,11 @@ export async function startServer(
       }
     }
   })();
+  const readErr = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) errText += chunk;
+  })();
   const waitFor = (pattern: RegExp) => {
     const seen = log.find((l) => pattern.test(l));
     if (seen) return Promise.resolve(seen);
@@ -177,22 +204,36 @@ export async function startServer(
       waiters.push({ pattern, resolve });
       child.status.then(() =>
         setTimeout(
-          () => reject(new Error(`server exited before ${pattern}`)),
-          50,
+          () =>
+            reject(
+              new Error(`server exited before ${pattern}; stderr: ${errText}`),
+            ),
+          100,
         )
       );
     });
   };
   await waitFor(/^Starting\.$/);
+  const waitForLines = async (count: number) => {
+    // A reply is sent before its log line is written: give the line a moment.
+    for (let i = 0; i < 400 && log.length < count && !exited; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return log;
+  };
   return {
     log,
+    stderr: () => errText,
     waitFor,
+    waitForLines,
+    running: () => !exited,
     async stop() {
       try {
         child.kill("SIGTERM");
       } catch { /* gone */ }
       const status = await child.status;
-      await reading;
+      await readOut;
+      await readErr;
       return status.code;
     },
   };

@@ -9,10 +9,10 @@
 
 import { deepStrictEqual } from "node:assert/strict";
 import { makeCdb } from "../modules/cdb_make.ts";
-import { dist, run, type RunResult } from "./_helpers.ts";
+import { dist, REF, run, type RunResult } from "./_helpers.ts";
 
 /** Where Debian's cvm programs are. */
-export const REF = "/usr/bin";
+export { REF };
 
 const encoder = new TextEncoder();
 

@@ -9,6 +9,13 @@
 
 import postgres from "postgres";
 import mysql from "mysql2/promise";
+import {
+  REF,
+  run,
+  type RunResult,
+  type Server,
+  startServer,
+} from "./_helpers.ts";
 
 /** Where the test PostgreSQL is. */
 export const PG = {
@@ -22,7 +29,7 @@ export const PG = {
 export const MY = { host: "127.0.0.1", port: 3306, user: "root" };
 
 /** The reference's programs. */
-export const REF = "/usr/bin";
+export { REF };
 
 /** The query returning all twelve columns from `accounts`. */
 export const QUERY12 =
@@ -267,10 +274,14 @@ export async function createMyDatabase(
 }
 
 /** The outcome of running a program. */
-export interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
+export type Outcome = Pick<RunResult, "code" | "stdout" | "stderr">;
+
+/** PATH and HOME from the test's environment: all a module gets besides its own. */
+function baseEnv(): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+  };
 }
 
 /**
@@ -282,24 +293,11 @@ export async function runWith(
   args: string[],
   env: Record<string, string>,
 ): Promise<Outcome> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...env,
-    },
+  const { code, stdout, stderr } = await run(cmd, args, {
+    env: { ...baseEnv(), ...env },
     clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+  });
+  return { code, stdout, stderr };
 }
 
 /**
@@ -317,11 +315,7 @@ export async function runModule(
   password = "secret",
 ): Promise<{ code: number; stdout: Uint8Array }> {
   const child = new Deno.Command(module, {
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...env,
-    },
+    env: { ...baseEnv(), ...env },
     clearEnv: true,
     stdin: "piped",
     stdout: "piped",
@@ -336,107 +330,13 @@ export async function runModule(
 }
 
 /** A module server whose stdout (log) and stderr are captured. */
-export interface CapturedServer {
-  /** Log lines so far. */
-  log: string[];
-  /** Everything written to stderr so far. */
-  stderr(): string;
-  /** Waits for a log line matching the pattern (or rejects if the server exits). */
-  waitFor(pattern: RegExp): Promise<string>;
-  /** Waits until the log has at least `count` lines (bounded; then returns anyway). */
-  waitForLines(count: number): Promise<string[]>;
-  /** Whether the process is still running. */
-  running(): boolean;
-  /** SIGTERM, then waits; returns the exit code. */
-  stop(): Promise<number>;
-}
+export type CapturedServer = Server;
 
 /** Starts a server program with exactly `env` (plus PATH, HOME) and waits for `Starting.`. */
-export async function startCaptured(
+export function startCaptured(
   cmd: string,
   args: string[],
   env: Record<string, string>,
 ): Promise<CapturedServer> {
-  const child = new Deno.Command(cmd, {
-    args,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...env,
-    },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let exited = false;
-  child.status.then(() => exited = true);
-  const log: string[] = [];
-  let errText = "";
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const readOut = (async () => {
-    let pending = "";
-    for await (
-      const chunk of child.stdout.pipeThrough(new TextDecoderStream())
-    ) {
-      pending += chunk;
-      let nl;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        log.push(line);
-        for (const w of [...waiters]) {
-          if (w.pattern.test(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
-      }
-    }
-  })();
-  const readErr = (async () => {
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) errText += chunk;
-  })();
-  const waitFor = (pattern: RegExp) => {
-    const seen = log.find((l) => pattern.test(l));
-    if (seen) return Promise.resolve(seen);
-    return new Promise<string>((resolve, reject) => {
-      waiters.push({ pattern, resolve });
-      child.status.then(() =>
-        setTimeout(
-          () =>
-            reject(
-              new Error(`server exited before ${pattern}; stderr: ${errText}`),
-            ),
-          100,
-        )
-      );
-    });
-  };
-  await waitFor(/^Starting\.$/);
-  const waitForLines = async (count: number) => {
-    // A reply is sent before its log line is written: give the line a moment.
-    for (let i = 0; i < 400 && log.length < count && !exited; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return log;
-  };
-  return {
-    log,
-    stderr: () => errText,
-    waitFor,
-    waitForLines,
-    running: () => !exited,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const status = await child.status;
-      await readOut;
-      await readErr;
-      return status.code;
-    },
-  };
+  return startServer(cmd, args, { ...baseEnv(), ...env }, { clearEnv: true });
 }

@@ -8,12 +8,12 @@ import {
   dist,
   ensureDist,
   have,
+  REF,
   run,
   SAMPLE_PASSWD,
   tempDir,
 } from "./_helpers.ts";
 
-const REF = "/usr/bin";
 const enc = (s: string) => new TextEncoder().encode(s);
 
 /** Runs a checkpassword with `input` on fd 3 (via a shell redirect). */

@@ -4,9 +4,7 @@
  * result byte, missing or malformed facts, truncated replies.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { dist, ensureDist, have, run, tempDir } from "./_helpers.ts";
-
-const REF = "/usr/bin";
+import { dist, ensureDist, have, REF, run, tempDir } from "./_helpers.ts";
 
 /** printf-escaped replies a scripted module writes, with its exit status. */
 const MODULES: Array<[string, string, number]> = [

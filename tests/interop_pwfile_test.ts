@@ -8,14 +8,13 @@ import {
   ensureDist,
   freeUdpPort,
   have,
+  REF,
   run,
   type RunResult,
   SAMPLE_PASSWD,
   startServer,
   tempDir,
 } from "./_helpers.ts";
-
-const REF = "/usr/bin";
 
 interface Case {
   name: string;

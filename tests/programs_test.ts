@@ -8,13 +8,12 @@ import {
   dist,
   ensureDist,
   have,
+  REF,
   root,
   run,
   SAMPLE_PASSWD,
   tempDir,
 } from "./_helpers.ts";
-
-const REF = "/usr/bin";
 
 const USAGE_CASES: Array<[string, string[]]> = [
   ["cvm-testclient", []],

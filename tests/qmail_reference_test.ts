@@ -8,9 +8,8 @@
  */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { dist, ensureDist, run } from "./_helpers.ts";
+import { dist, ensureDist, REF, run } from "./_helpers.ts";
 
-const REF = "/usr/bin";
 import {
   canRunQmailTests,
   compareModules,

@@ -7,12 +7,12 @@ import {
   dist,
   ensureDist,
   have,
+  REF,
   run,
   SAMPLE_PASSWD,
   tempDir,
 } from "./_helpers.ts";
 
-const REF = "/usr/bin";
 const USER = "cvmunixtest";
 
 async function withUser(fn: () => Promise<void>) {
