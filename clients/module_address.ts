@@ -31,10 +31,8 @@ export function parseModuleAddress(text: string): ModuleAddress | undefined {
   if (text.startsWith("cvm-udp:")) {
     const rest = text.slice(8);
     const colon = rest.lastIndexOf(":");
-    const portText = rest.slice(colon + 1);
-    if (colon <= 0 || !/^[0-9]{1,5}$/.test(portText)) return undefined;
-    const port = Number(portText);
-    if (port > 65535) return undefined;
+    const port = colon > 0 ? parsePort(rest.slice(colon + 1)) : undefined;
+    if (port === undefined) return undefined;
     let host = rest.slice(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
     return { kind: "udp", host, port };
@@ -43,6 +41,23 @@ export function parseModuleAddress(text: string): ModuleAddress | undefined {
     return { kind: "command", path: text.slice(12) };
   }
   return { kind: "command", path: text };
+}
+
+/**
+ * Parses a decimal port number, 0–65535.
+ *
+ * @param text The digits.
+ * @returns The port, or undefined when it is not one.
+ * @example
+ * ```ts
+ * import { parsePort } from "./module_address.ts";
+ * parsePort("2000"); // 2000
+ * ```
+ */
+export function parsePort(text: string): number | undefined {
+  if (!/^[0-9]{1,5}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port <= 65535 ? port : undefined;
 }
 
 /**

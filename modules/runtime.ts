@@ -7,6 +7,7 @@
 
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
 import { FatalError, type Invocation, writeStderr } from "../program.ts";
+import { parseModuleAddress, parsePort } from "../clients/module_address.ts";
 import { moduleOptionsFromEnv } from "./answer.ts";
 import type { Backend } from "./backend.ts";
 import { serveCommand } from "./command_server.ts";
@@ -71,24 +72,15 @@ export function parseServeMode(
     `Incorrect usage.\nusage: ${base} cvm-local:/path/to/socket\nor:    ${base} cvm-udp:hostname:port`,
   );
   if (args.length !== 1) throw usage;
-  const [arg] = args;
-  if (arg.startsWith("cvm-local:") && arg.length > 10) {
-    return { mode: "local", path: arg.slice(10) };
+  // The same module strings a client uses, read by the same parser.
+  const address = parseModuleAddress(args[0]);
+  if (address?.kind === "local" && address.path !== "") {
+    return { mode: "local", path: address.path };
   }
-  if (arg.startsWith("cvm-udp:")) {
-    const rest = arg.slice(8);
-    const colon = rest.lastIndexOf(":");
-    const port = colon > 0 ? parsePort(rest.slice(colon + 1)) : undefined;
-    if (port === undefined) throw usage;
-    return { mode: "udp", host: rest.slice(0, colon), port };
+  if (address?.kind === "udp") {
+    return { mode: "udp", host: address.host, port: address.port };
   }
   throw usage;
-}
-
-function parsePort(text: string): number | undefined {
-  if (!/^[0-9]{1,5}$/.test(text)) return undefined;
-  const port = Number(text);
-  return port <= 65535 ? port : undefined;
 }
 
 /** Parses a variable as a decimal number of milliseconds, naming it on error. */
