@@ -223,12 +223,24 @@ async function handBackToDovecot(
   if (result.code !== ErrorCode.OK) {
     return dovecotFailureStatus(result.code, call);
   }
-  const nextEnv = dovecotEnv(env, result.facts, call);
+  return await execNext(
+    program,
+    programArgs,
+    dovecotEnv(env, result.facts, call),
+  );
+}
+
+/** Replaces this process with the next program (PATH searched); 111 if that fails. */
+async function execNext(
+  program: string,
+  programArgs: string[],
+  env: Record<string, string>,
+): Promise<number> {
   const sys = await import("../sys/process.ts");
-  const path = sys.resolveExecutable(program, nextEnv.PATH);
+  const path = sys.resolveExecutable(program, env.PATH);
   if (path === undefined) return EXIT_LOCAL_TROUBLE;
   try {
-    return sys.execve(path, [program, ...programArgs], nextEnv);
+    return sys.execve(path, [program, ...programArgs], env);
   } catch {
     return EXIT_LOCAL_TROUBLE;
   }
@@ -275,12 +287,10 @@ async function checkpassword(
       sys.setuid(uid); // fails (EPERM) unless we may: reported below
     }
     sys.chdir(facts.directory!);
-    const path = sys.resolveExecutable(program, nextEnv.PATH);
-    if (path === undefined) return EXIT_LOCAL_TROUBLE;
-    return sys.execve(path, [program, ...programArgs], nextEnv);
   } catch {
     return EXIT_LOCAL_TROUBLE;
   }
+  return await execNext(program, programArgs, nextEnv);
 }
 
 /**
