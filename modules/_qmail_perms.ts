@@ -8,19 +8,7 @@
  */
 
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
-import { errno, lazy } from "../sys/ffi.ts";
-
-const libc = lazy(() =>
-  Deno.dlopen("libc.so.6", {
-    setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
-    setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
-    geteuid: { parameters: [], result: "u32" },
-    getegid: { parameters: [], result: "u32" },
-  })
-);
-
-/** "Leave this id unchanged" for setres[ug]id. */
-const KEEP = 0xffffffff;
+import { getegid, geteuid, setegid, seteuid } from "../sys/process.ts";
 
 /**
  * Reduces a decimal id (possibly wider than 32 bits) to a uid_t/gid_t, as
@@ -58,21 +46,32 @@ export function withEffectiveIds<T>(
   gid: number,
   check: () => T,
 ): T {
-  const { symbols } = libc();
-  const euid = symbols.geteuid();
-  const egid = symbols.getegid();
-  if (symbols.setresgid(KEEP, gid, KEEP) !== 0) {
-    throw new CvmError(ErrorCode.IO, `setresgid failed (errno ${errno()})`);
+  const euid = geteuid();
+  const egid = getegid();
+  const failed = (e: unknown) =>
+    new CvmError(ErrorCode.IO, (e as Error).message);
+  try {
+    setegid(gid);
+  } catch (e) {
+    throw failed(e);
   }
-  if (symbols.setresuid(KEEP, uid, KEEP) !== 0) {
-    const e = errno();
-    symbols.setresgid(KEEP, egid, KEEP);
-    throw new CvmError(ErrorCode.IO, `setresuid failed (errno ${e})`);
+  try {
+    seteuid(uid);
+  } catch (e) {
+    restore(() => setegid(egid));
+    throw failed(e);
   }
   try {
     return check();
   } finally {
-    symbols.setresuid(KEEP, euid, KEEP);
-    symbols.setresgid(KEEP, egid, KEEP);
+    restore(() => seteuid(euid));
+    restore(() => setegid(egid));
   }
+}
+
+/** Switching back to ids we had cannot be refused; nothing to report if it were. */
+function restore(switchBack: () => void): void {
+  try {
+    switchBack();
+  } catch { /* see above */ }
 }

@@ -16,6 +16,9 @@ const libc = lazy(() =>
     execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
     getuid: { parameters: [], result: "u32" },
     geteuid: { parameters: [], result: "u32" },
+    getegid: { parameters: [], result: "u32" },
+    setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+    setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
     signal: { parameters: ["i32", "pointer"], result: "pointer" },
   })
 );
@@ -106,6 +109,55 @@ export function chdir(path: string): void {
  */
 export function getuid(): number {
   return libc().symbols.getuid();
+}
+
+/** "Leave this id unchanged" for setres[ug]id. */
+const KEEP = 0xffffffff;
+
+/**
+ * Sets only the effective user id, keeping the real and saved ones
+ * (setresuid(-1, uid, -1)), so a privileged process can switch back.
+ *
+ * @param uid The effective user id to take on.
+ * @returns Nothing; throws an Error naming setresuid and errno on failure.
+ * @example
+ * ```ts
+ * import { seteuid } from "./process.ts";
+ * seteuid(65534);
+ * seteuid(0); // back, since the saved id is still root
+ * ```
+ */
+export function seteuid(uid: number): void {
+  check(`setresuid(-1, ${uid}, -1)`, libc().symbols.setresuid(KEEP, uid, KEEP));
+}
+
+/**
+ * Sets only the effective group id (setresgid(-1, gid, -1)).
+ *
+ * @param gid The effective group id to take on.
+ * @returns Nothing; throws an Error naming setresgid and errno on failure.
+ * @example
+ * ```ts
+ * import { setegid } from "./process.ts";
+ * setegid(65534);
+ * ```
+ */
+export function setegid(gid: number): void {
+  check(`setresgid(-1, ${gid}, -1)`, libc().symbols.setresgid(KEEP, gid, KEEP));
+}
+
+/**
+ * The effective group id of the process (getegid).
+ *
+ * @returns The effective gid.
+ * @example
+ * ```ts
+ * import { getegid } from "./process.ts";
+ * getegid(); // 0 when run as root
+ * ```
+ */
+export function getegid(): number {
+  return libc().symbols.getegid();
 }
 
 /**

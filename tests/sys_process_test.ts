@@ -1,4 +1,12 @@
-import { chdir, geteuid, getuid, resolveExecutable } from "../sys/process.ts";
+import {
+  chdir,
+  getegid,
+  geteuid,
+  getuid,
+  resolveExecutable,
+  setegid,
+  seteuid,
+} from "../sys/process.ts";
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message);
@@ -189,4 +197,20 @@ Deno.test("resolveExecutable() reads an empty PATH entry as . and a missing PATH
     chdir(before);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("seteuid() and setegid() switch the effective ids and back, keeping the saved root", () => {
+  if (Deno.uid() !== 0) {
+    console.log("skip: needs root");
+    return;
+  }
+  setegid(65534);
+  seteuid(65534);
+  try {
+    assertEquals([geteuid(), getegid()], [65534, 65534]);
+  } finally {
+    seteuid(0);
+    setegid(0);
+  }
+  assertEquals([geteuid(), getegid()], [0, 0]);
 });
