@@ -113,19 +113,17 @@ export function createQmailBackend(
   };
   const lookupMode = env.CVM_LOOKUP_SECRET !== undefined;
   return {
-    lookup(request: ModuleRequest) {
+    // deno-lint-ignore require-await
+    async lookup(request: ModuleRequest) {
       if (!lookupMode) {
-        return Promise.reject(
-          new CvmError(ErrorCode.CONFIG, "cvm-qmail only works in lookup mode"),
+        throw new CvmError(
+          ErrorCode.CONFIG,
+          "cvm-qmail only works in lookup mode",
         );
       }
-      try {
-        const address = resolver.resolve(request.account, request.domain);
-        checkDotfile(address, dotfile);
-        return Promise.resolve(address);
-      } catch (e) {
-        return Promise.reject(e);
-      }
+      const address = resolver.resolve(request.account, request.domain);
+      checkDotfile(address, dotfile);
+      return address;
     },
     authenticate() {
       // Never called in lookup mode, the only mode cvm-qmail works in.
