@@ -202,7 +202,7 @@ export async function runModule(
         log: stdoutLog(),
       });
     } else {
-      server = await startUdpServer(backend, {
+      server = startUdpServer(backend, {
         ...options,
         host: mode.host,
         port: mode.port,

@@ -29,17 +29,17 @@ export interface UdpServerOptions extends ModuleOptions {
  *
  * @param backend The module backend.
  * @param options Address, port, log sink, lookup mode.
- * @returns The running server, with the port it is bound to.
+ * @returns The running server (bound when this returns), with its port.
  * @example
  * ```ts
  * import { startUdpServer } from "./udp_server.ts";
- * // const server = await startUdpServer(backend, { host: "127.0.0.1", port: 0, log: console.log });
+ * // const server = startUdpServer(backend, { host: "127.0.0.1", port: 0, log: console.log });
  * ```
  */
 export function startUdpServer<A>(
   backend: Backend<A>,
   options: UdpServerOptions,
-): Promise<RunningServer & { port: number }> {
+): RunningServer & { port: number } {
   const hostname = options.host === "0" || options.host === ""
     ? "0.0.0.0"
     : options.host;
@@ -84,9 +84,9 @@ export function startUdpServer<A>(
     })();
     return stopping;
   };
-  return Promise.resolve({
+  return {
     stop,
     finished: receiving.then(() => stopping),
     port: (socket.addr as Deno.NetAddr).port,
-  });
+  };
 }
