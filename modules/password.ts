@@ -7,7 +7,13 @@
  */
 
 import { createHash, createHmac } from "node:crypto";
-import { bytesEqual, CvmError, ErrorCode, toBytes } from "../protocol/mod.ts";
+import {
+  asciiLower,
+  bytesEqual,
+  CvmError,
+  ErrorCode,
+  toBytes,
+} from "../protocol/mod.ts";
 import type { ModuleRequest } from "./backend.ts";
 
 /** How stored passwords are kept: as plain text or as crypt(3) hashes. */
@@ -45,12 +51,12 @@ export function parsePasswordScheme(
  * (a hex digest is 32 characters, so 16 bytes cannot be hex text).
  */
 function responseHex(type: string, response: Uint8Array): string {
-  if (response.length === 16 && type.toUpperCase() === "CRAM-MD5") {
+  if (response.length === 16 && asciiLower(type) === "cram-md5") {
     return Array.from(response, (b) => b.toString(16).padStart(2, "0")).join(
       "",
     );
   }
-  return new TextDecoder().decode(response).toLowerCase();
+  return asciiLower(new TextDecoder().decode(response));
 }
 
 /**
@@ -62,10 +68,10 @@ function expectedResponse(
   challenge: Uint8Array,
   password: Uint8Array,
 ): string | undefined {
-  switch (type.toUpperCase()) {
-    case "APOP":
+  switch (asciiLower(type)) {
+    case "apop":
       return createHash("md5").update(challenge).update(password).digest("hex");
-    case "CRAM-MD5":
+    case "cram-md5":
       return createHmac("md5", password).update(challenge).digest("hex");
   }
   return undefined;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { CvmError, ErrorCode } from "../protocol/mod.ts";
+import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
 import type { Backend, ModuleRequest } from "./backend.ts";
 import {
@@ -68,7 +68,7 @@ export function parsePasswdLine(line: string): PasswdLine | undefined {
 }
 
 /**
- * Builds a lower-cased name → first entry index of a passwd file's text.
+ * Builds an ASCII-lower-cased name → first entry index of a passwd file's text.
  *
  * @param text The file's contents.
  * @returns The index.
@@ -83,7 +83,7 @@ export function indexPasswd(text: string): Map<string, PasswdLine> {
   for (const line of text.split("\n")) {
     const entry = parsePasswdLine(line);
     if (entry === undefined) continue;
-    const key = entry.name.toLowerCase();
+    const key = asciiLower(entry.name);
     if (!index.has(key)) index.set(key, entry);
   }
   return index;
@@ -94,7 +94,7 @@ export function indexPasswd(text: string): Map<string, PasswdLine> {
  * where building an index would cost more than it saves).
  *
  * @param text The file's contents.
- * @param account The account name (matched case-insensitively).
+ * @param account The account name (ASCII letters match in either case).
  * @returns The first matching entry.
  * @example
  * ```ts
@@ -106,10 +106,10 @@ export function findPasswd(
   text: string,
   account: string,
 ): PasswdLine | undefined {
-  const key = account.toLowerCase();
+  const key = asciiLower(account);
   for (const line of text.split("\n")) {
     const colon = line.indexOf(":");
-    if (colon < 0 || line.slice(0, colon).toLowerCase() !== key) continue;
+    if (colon < 0 || asciiLower(line.slice(0, colon)) !== key) continue;
     const entry = parsePasswdLine(line);
     if (entry) return entry;
   }
@@ -158,7 +158,7 @@ export function createPwfileBackend(
     lookup(request: ModuleRequest) {
       return Promise.resolve(
         context.persistent
-          ? index.get().get(request.account.toLowerCase())
+          ? index.get().get(asciiLower(request.account))
           : findPasswd(passwdText(readFileSafely(path)), request.account),
       );
     },

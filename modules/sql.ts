@@ -11,7 +11,7 @@
  * @module
  */
 
-import { CvmError, ErrorCode } from "../protocol/mod.ts";
+import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
 import { writeStderr } from "../program.ts";
 import type { Backend, ModuleRequest } from "./backend.ts";
@@ -355,7 +355,7 @@ export function readSqlSettings(
     `${spec.prefix}_PWCMP`,
     env[`${spec.prefix}_PWCMP`],
   );
-  const program = spec.prefix.toLowerCase().replaceAll("_", "-");
+  const program = asciiLower(spec.prefix).replaceAll("_", "-");
   return { query, postQuery, scheme, queryVariable, program };
 }
 

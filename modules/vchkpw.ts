@@ -20,10 +20,14 @@
  * @module
  */
 
-import { CvmError, ErrorCode, type Facts } from "../protocol/mod.ts";
+import {
+  asciiLower,
+  CvmError,
+  ErrorCode,
+  type Facts,
+} from "../protocol/mod.ts";
 import { verifyCrypt } from "../sys/crypt.ts";
 import { QmailControl } from "./_qmail_control.ts";
-import { asciiLower } from "./_qmail_files.ts";
 import { CachedFile, type FileRead } from "./cached_file.ts";
 import { qmailFacts } from "./_qmail_lookup.ts";
 import { parseUnsignedLong } from "./_qmail_users.ts";
