@@ -369,7 +369,8 @@ export interface SqlAccount {
 
 /**
  * Makes a module backend from an SQL driver: the account query (no row, or
- * more than one, is unknown: PERMFAIL), the password check, the row checks
+ * more than one, is unknown: PERMFAIL; an account or domain holding a NUL
+ * is unknown without a query), the password check, the row checks
  * (after the password, as the reference does), then the post-query, whose
  * failure is a temporary error. In lookup mode (`$CVM_LOOKUP_SECRET` set)
  * the post-query runs after the lookup.
@@ -404,6 +405,11 @@ export function createSqlBackend(
   };
   return {
     async lookup(request) {
+      // No stored name holds a NUL, and PostgreSQL refuses one as a bound
+      // value (IO, which a chain reads as "try later"): reject it unasked.
+      if (request.account.includes("\0") || request.domain.includes("\0")) {
+        return undefined;
+      }
       const result = await driver.run(
         settings.query,
         bindValues(settings.query, request, env),
