@@ -255,7 +255,8 @@ function asText(value: unknown): SqlValue {
 
 /**
  * A driver running statements on a `mysql2` pool as server-side prepared
- * statements (cached per connection).
+ * statements (cached per connection). A statement past its deadline
+ * destroys its connection; the pool opens another for the next one.
  *
  * @param settings Where the server is.
  * @param persistent Keep several connections (server modes) or just one.
@@ -290,21 +291,46 @@ export function createMysqlDriver(
   // pool drops it and opens a new one for the next request.
   pool.on("connection", (conn) => conn.on("error", () => {}));
   const secrets = [settings.password];
-  const execute = (sql: string, values: string[]) =>
+  // Past the deadline the connection is destroyed, socket and all: its own
+  // close only half-closes, which a hung server never answers.
+  const destroy = (conn: mysql.PoolConnection) => {
+    conn.destroy();
+    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+  };
+  const execute = (sql: string, values: string[], deadline?: AbortSignal) =>
     new Promise<SqlResult>((resolve, reject) => {
-      pool.execute(sql, values, (error, rows, fields) => {
+      pool.getConnection((error, conn) => {
         if (error) return reject(error);
-        const list = Array.isArray(rows) ? rows as unknown[][] : [];
-        resolve({
-          columns: Array.isArray(fields) ? fields.length : 0,
-          rows: list.map((row) => row.map(asText)),
-        });
+        if (deadline?.aborted) {
+          conn.release();
+          return reject(deadline.reason);
+        }
+        const onDeadline = () => destroy(conn);
+        deadline?.addEventListener("abort", onDeadline, { once: true });
+        const done = () => {
+          deadline?.removeEventListener("abort", onDeadline);
+          conn.release();
+        };
+        try {
+          conn.execute(sql, values, (error, rows, fields) => {
+            done();
+            if (error) return reject(error);
+            const list = Array.isArray(rows) ? rows as unknown[][] : [];
+            resolve({
+              columns: Array.isArray(fields) ? fields.length : 0,
+              rows: list.map((row) => row.map(asText)),
+            });
+          });
+        } catch (e) {
+          done();
+          reject(e);
+        }
       });
     });
   return {
-    async run(statement, values) {
+    async run(statement, values, deadline) {
       try {
-        return await execute(statement.text, [...values]);
+        return await execute(statement.text, [...values], deadline);
       } catch (e) {
         throw databaseError("MySQL", e, secrets);
       }

@@ -13,6 +13,7 @@
  */
 
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { Socket } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -236,11 +237,30 @@ const TEXT_TYPES = {
 };
 
 /**
+ * Opens the socket of one connection and keeps it in `sockets` while it is
+ * open, so that a hung connection can be destroyed outright (the client's
+ * own close only half-closes, which a hung server never answers).
+ */
+function openSocket(settings: PgConnectionSettings, sockets: Set<Socket>) {
+  const socket = new Socket();
+  sockets.add(socket);
+  socket.once("close", () => sockets.delete(socket));
+  if (settings.host.startsWith("/")) {
+    socket.connect(`${settings.host}/.s.PGSQL.${settings.port}`);
+  } else {
+    socket.connect(settings.port, settings.host);
+  }
+  // The client reads the host from its socket for TLS server names.
+  return Object.assign(socket, { host: settings.host });
+}
+
+/**
  * A driver running statements on PostgreSQL: in server modes a few kept
  * connections, each statement prepared once per connection, concurrent
  * requests pipelined; in command mode one connection and no prepared
  * statement. A failed connection is dropped; the next request reconnects
- * at once.
+ * at once. A statement past its deadline drops every connection (they
+ * share one server, and pipelined statements wait behind a hung one).
  *
  * @param settings Where the server is.
  * @param persistent Keep connections and prepared statements (server modes).
@@ -256,35 +276,56 @@ export function createPgDriver(
   settings: PgConnectionSettings,
   persistent: boolean,
 ): SqlDriver {
-  const sql = postgres({
-    host: settings.host,
-    port: settings.port,
-    database: settings.database,
-    username: settings.user,
-    password: settings.password ?? "",
-    ssl: settings.ssl,
-    max: persistent ? PGSQL_POOL_SIZE : 1,
-    prepare: persistent,
-    fetch_types: false,
-    idle_timeout: 0,
-    max_lifetime: 0,
-    connect_timeout: settings.connectTimeout,
-    // Reconnect at the next request, however long the outage was.
-    backoff: () => 0,
-    debug: false,
-    // Notices would otherwise be printed into the log.
-    onnotice: () => {},
-    connection: {
-      application_name: settings.applicationName,
-      ...(settings.options ? { options: settings.options } : {}),
-    },
-    types: TEXT_TYPES,
-  });
+  const connect = () => {
+    const sockets = new Set<Socket>();
+    const sql = postgres({
+      // Our own sockets (connected as the client would), to destroy at will.
+      socket: () => openSocket(settings, sockets),
+      host: settings.host,
+      port: settings.port,
+      database: settings.database,
+      username: settings.user,
+      password: settings.password ?? "",
+      ssl: settings.ssl,
+      max: persistent ? PGSQL_POOL_SIZE : 1,
+      prepare: persistent,
+      fetch_types: false,
+      idle_timeout: 0,
+      max_lifetime: 0,
+      connect_timeout: settings.connectTimeout,
+      // Reconnect at the next request, however long the outage was.
+      backoff: () => 0,
+      debug: false,
+      // Notices would otherwise be printed into the log.
+      onnotice: () => {},
+      connection: {
+        application_name: settings.applicationName,
+        ...(settings.options ? { options: settings.options } : {}),
+      },
+      types: TEXT_TYPES,
+    } as postgres.Options<typeof TEXT_TYPES>);
+    return { sql, sockets };
+  };
+  let pool = connect();
+  // Ends the pool at once (what waits on it is rejected), destroys its
+  // sockets, and starts a fresh one for the next statement.
+  const drop = () => {
+    const old = pool;
+    pool = connect();
+    old.sql.end({ timeout: 0 }).catch(() => {}).finally(() => {
+      for (const socket of old.sockets) socket.destroy();
+    });
+  };
   const secrets = [settings.password];
   return {
-    async run(statement, values) {
+    async run(statement, values, deadline) {
+      const current = pool;
+      const onDeadline = () => {
+        if (pool === current) drop();
+      };
+      deadline?.addEventListener("abort", onDeadline, { once: true });
       try {
-        const result = await sql.unsafe(statement.text, [...values], {
+        const result = await current.sql.unsafe(statement.text, [...values], {
           prepare: persistent,
         }).values();
         return {
@@ -293,12 +334,15 @@ export function createPgDriver(
         };
       } catch (e) {
         throw databaseError("PostgreSQL", e, secrets);
+      } finally {
+        deadline?.removeEventListener("abort", onDeadline);
       }
     },
     async close() {
       try {
-        await sql.end({ timeout: 1 });
+        await pool.sql.end({ timeout: 1 });
       } catch { /* already closed */ }
+      for (const socket of pool.sockets) socket.destroy();
     },
   };
 }
