@@ -15,6 +15,7 @@ import {
   toBytes,
 } from "../protocol/mod.ts";
 import type { ModuleRequest } from "./backend.ts";
+import type { CryptDecoy } from "./crypt_decoy.ts";
 
 /** How stored passwords are kept: as plain text or as crypt(3) hashes. */
 export type PasswordScheme = "plain" | "crypt";
@@ -85,6 +86,8 @@ function expectedResponse(
  * @param scheme How the stored password is kept.
  * @param request The request (its password or challenge-response credentials).
  * @param stored The stored password or hash.
+ * @param decoy For crypt: checks a locked or empty stored hash against a
+ *   dummy hash, so that it takes as long as a real one.
  * @returns True when the credentials match.
  * @throws {CvmError} NOCRED when the request has no credential this can check.
  * @example
@@ -100,11 +103,13 @@ export async function checkPassword(
     "password" | "challenge" | "response" | "responseType"
   >,
   stored: string,
+  decoy?: CryptDecoy,
 ): Promise<boolean> {
   if (request.password !== undefined) {
     if (scheme === "plain") {
       return bytesEqual(request.password, toBytes(stored));
     }
+    if (decoy) return await decoy.verify(request.password, stored);
     if (stored === "") return false;
     const { verifyCrypt } = await import("../sys/crypt.ts");
     return await verifyCrypt(request.password, stored);

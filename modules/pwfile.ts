@@ -17,6 +17,7 @@ import {
 } from "./password.ts";
 import type { BackendContext } from "./runtime.ts";
 import { CachedFile, type FileRead, readFileSafely } from "./cached_file.ts";
+import { CryptDecoy, firstHash } from "./crypt_decoy.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {
@@ -116,6 +117,19 @@ export function findPasswd(
   return undefined;
 }
 
+/** The entries of a passwd file's text, in file order. */
+function* passwdEntries(text: string): Generator<PasswdLine> {
+  for (const line of text.split("\n")) {
+    const entry = parsePasswdLine(line);
+    if (entry) yield entry;
+  }
+}
+
+/** The stored passwords of some entries, in order. */
+function* storedPasswords(entries: Iterable<PasswdLine>): Generator<string> {
+  for (const entry of entries) yield entry.password;
+}
+
 /** The file's text; a file that cannot be read is a temporary error (IO). */
 function passwdText(read: FileRead): string {
   if (!read.ok) {
@@ -154,6 +168,14 @@ export function createPwfileBackend(
     env.CVM_PWFILE_PWCMP,
   );
   const index = new CachedFile(path, (read) => indexPasswd(passwdText(read)));
+  // The dummy hash follows the file's own hashes: the first one in it.
+  const decoy = new CryptDecoy(() =>
+    firstHash(storedPasswords(
+      context.persistent
+        ? index.get().values()
+        : passwdEntries(passwdText(readFileSafely(path))),
+    ))
+  );
   return {
     lookup(request: ModuleRequest) {
       return Promise.resolve(
@@ -163,7 +185,10 @@ export function createPwfileBackend(
       );
     },
     authenticate(account, request) {
-      return checkPassword(scheme, request, account.password);
+      return checkPassword(scheme, request, account.password, decoy);
+    },
+    async decoy(request) {
+      if (scheme === "crypt") await decoy.reject(request.password);
     },
     results(account): Facts {
       return {

@@ -15,6 +15,7 @@ import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
 import { writeStderr } from "../program.ts";
 import type { Backend, ModuleRequest } from "./backend.ts";
+import { CryptDecoy } from "./crypt_decoy.ts";
 import {
   checkPassword,
   parsePasswordScheme,
@@ -491,6 +492,9 @@ export function createSqlBackend(
 ): Backend<SqlAccount> {
   const lookupMode = env.CVM_LOOKUP_SECRET !== undefined;
   let reported = false;
+  // No way to sample a table: the first hash a check meets, until then
+  // (and in command mode) the library's default scheme.
+  const decoy = new CryptDecoy();
   const run = (statement: SqlStatement, request: ModuleRequest) =>
     runWithDeadline(
       driver,
@@ -537,12 +541,20 @@ export function createSqlBackend(
     },
     async authenticate(account, request) {
       const stored = account.password ?? "";
-      const matched = await checkPassword(settings.scheme, request, stored);
+      const matched = await checkPassword(
+        settings.scheme,
+        request,
+        stored,
+        decoy,
+      );
       // An empty or NULL stored password never matches anything.
       if (!matched || stored === "") return false;
       if (account.facts instanceof CvmError) throw account.facts;
       await postQuery(request);
       return true;
+    },
+    async decoy(request) {
+      if (settings.scheme === "crypt") await decoy.reject(request.password);
     },
     results(account) {
       if (account.facts instanceof CvmError) throw account.facts;
