@@ -18,6 +18,7 @@ import mysql from "mysql2";
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Backend } from "./backend.ts";
 import type { BackendContext } from "./runtime.ts";
+import { SqlSockets } from "./_sql_sockets.ts";
 import {
   createSqlBackend,
   databaseError,
@@ -256,7 +257,8 @@ function asText(value: unknown): SqlValue {
 /**
  * A driver running statements on a `mysql2` pool as server-side prepared
  * statements (cached per connection). A statement past its deadline
- * destroys its connection; the pool opens another for the next one.
+ * destroys every connection (a hung one, or one still connecting, cannot
+ * be told apart from the pool's side); the pool opens new ones.
  *
  * @param settings Where the server is.
  * @param persistent Keep several connections (server modes) or just one.
@@ -273,8 +275,16 @@ export function createMysqlDriver(
   settings: MysqlConnectionSettings,
   persistent: boolean,
 ): SqlDriver {
+  const sockets = new SqlSockets();
   const pool = mysql.createPool({
     ...settings,
+    // Our own sockets, to destroy when a statement outlives its deadline.
+    stream: () =>
+      sockets.open(
+        settings.socketPath !== undefined
+          ? { path: settings.socketPath }
+          : { host: settings.host ?? "localhost", port: settings.port ?? 3306 },
+      ),
     connectionLimit: persistent ? MYSQL_POOL_SIZE : 1,
     maxIdle: persistent ? MYSQL_POOL_SIZE : 1,
     idleTimeout: 0x7fffffff,
@@ -291,52 +301,32 @@ export function createMysqlDriver(
   // pool drops it and opens a new one for the next request.
   pool.on("connection", (conn) => conn.on("error", () => {}));
   const secrets = [settings.password];
-  // Past the deadline the connection is destroyed, socket and all: its own
-  // close only half-closes, which a hung server never answers.
-  const destroy = (conn: mysql.PoolConnection) => {
-    conn.destroy();
-    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
-  };
-  const execute = (sql: string, values: string[], deadline?: AbortSignal) =>
+  const execute = (sql: string, values: string[]) =>
     new Promise<SqlResult>((resolve, reject) => {
-      pool.getConnection((error, conn) => {
+      pool.execute(sql, values, (error, rows, fields) => {
         if (error) return reject(error);
-        if (deadline?.aborted) {
-          conn.release();
-          return reject(deadline.reason);
-        }
-        const onDeadline = () => destroy(conn);
-        deadline?.addEventListener("abort", onDeadline, { once: true });
-        const done = () => {
-          deadline?.removeEventListener("abort", onDeadline);
-          conn.release();
-        };
-        try {
-          conn.execute(sql, values, (error, rows, fields) => {
-            done();
-            if (error) return reject(error);
-            const list = Array.isArray(rows) ? rows as unknown[][] : [];
-            resolve({
-              columns: Array.isArray(fields) ? fields.length : 0,
-              rows: list.map((row) => row.map(asText)),
-            });
-          });
-        } catch (e) {
-          done();
-          reject(e);
-        }
+        const list = Array.isArray(rows) ? rows as unknown[][] : [];
+        resolve({
+          columns: Array.isArray(fields) ? fields.length : 0,
+          rows: list.map((row) => row.map(asText)),
+        });
       });
     });
   return {
     async run(statement, values, deadline) {
+      const onDeadline = () => sockets.destroyAll();
+      deadline?.addEventListener("abort", onDeadline, { once: true });
       try {
-        return await execute(statement.text, [...values], deadline);
+        return await execute(statement.text, [...values]);
       } catch (e) {
         throw databaseError("MySQL", e, secrets);
+      } finally {
+        deadline?.removeEventListener("abort", onDeadline);
       }
     },
-    close() {
-      return new Promise<void>((resolve) => pool.end(() => resolve()));
+    async close() {
+      await new Promise<void>((resolve) => pool.end(() => resolve()));
+      sockets.destroyAll();
     },
   };
 }

@@ -13,13 +13,13 @@
  */
 
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { Socket } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Backend } from "./backend.ts";
 import type { BackendContext } from "./runtime.ts";
+import { SqlSockets } from "./_sql_sockets.ts";
 import {
   createSqlBackend,
   databaseError,
@@ -237,29 +237,11 @@ const TEXT_TYPES = {
 };
 
 /**
- * Opens the socket of one connection and keeps it in `sockets` while it is
- * open, so that a hung connection can be destroyed outright (the client's
- * own close only half-closes, which a hung server never answers).
- */
-function openSocket(settings: PgConnectionSettings, sockets: Set<Socket>) {
-  const socket = new Socket();
-  sockets.add(socket);
-  socket.once("close", () => sockets.delete(socket));
-  if (settings.host.startsWith("/")) {
-    socket.connect(`${settings.host}/.s.PGSQL.${settings.port}`);
-  } else {
-    socket.connect(settings.port, settings.host);
-  }
-  // The client reads the host from its socket for TLS server names.
-  return Object.assign(socket, { host: settings.host });
-}
-
-/**
  * A driver running statements on PostgreSQL: in server modes a few kept
  * connections, each statement prepared once per connection, concurrent
  * requests pipelined; in command mode one connection and no prepared
  * statement. A failed connection is dropped; the next request reconnects
- * at once. A statement past its deadline drops every connection (they
+ * at once. A statement past its deadline destroys every connection (they
  * share one server, and pipelined statements wait behind a hung one).
  *
  * @param settings Where the server is.
@@ -276,56 +258,49 @@ export function createPgDriver(
   settings: PgConnectionSettings,
   persistent: boolean,
 ): SqlDriver {
-  const connect = () => {
-    const sockets = new Set<Socket>();
-    const sql = postgres({
-      // Our own sockets (connected as the client would), to destroy at will.
-      socket: () => openSocket(settings, sockets),
-      host: settings.host,
-      port: settings.port,
-      database: settings.database,
-      username: settings.user,
-      password: settings.password ?? "",
-      ssl: settings.ssl,
-      max: persistent ? PGSQL_POOL_SIZE : 1,
-      prepare: persistent,
-      fetch_types: false,
-      idle_timeout: 0,
-      max_lifetime: 0,
-      connect_timeout: settings.connectTimeout,
-      // Reconnect at the next request, however long the outage was.
-      backoff: () => 0,
-      debug: false,
-      // Notices would otherwise be printed into the log.
-      onnotice: () => {},
-      connection: {
-        application_name: settings.applicationName,
-        ...(settings.options ? { options: settings.options } : {}),
-      },
-      types: TEXT_TYPES,
-    } as postgres.Options<typeof TEXT_TYPES>);
-    return { sql, sockets };
-  };
-  let pool = connect();
-  // Ends the pool at once (what waits on it is rejected), destroys its
-  // sockets, and starts a fresh one for the next statement.
-  const drop = () => {
-    const old = pool;
-    pool = connect();
-    old.sql.end({ timeout: 0 }).catch(() => {}).finally(() => {
-      for (const socket of old.sockets) socket.destroy();
-    });
-  };
+  const sockets = new SqlSockets();
+  const sql = postgres({
+    // Our own sockets, to destroy when a statement outlives its deadline.
+    socket: () =>
+      Object.assign(
+        sockets.open(
+          settings.host.startsWith("/")
+            ? { path: `${settings.host}/.s.PGSQL.${settings.port}` }
+            : { host: settings.host, port: settings.port },
+        ),
+        // The client reads the host from its socket for TLS server names.
+        { host: settings.host },
+      ),
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    username: settings.user,
+    password: settings.password ?? "",
+    ssl: settings.ssl,
+    max: persistent ? PGSQL_POOL_SIZE : 1,
+    prepare: persistent,
+    fetch_types: false,
+    idle_timeout: 0,
+    max_lifetime: 0,
+    connect_timeout: settings.connectTimeout,
+    // Reconnect at the next request, however long the outage was.
+    backoff: () => 0,
+    debug: false,
+    // Notices would otherwise be printed into the log.
+    onnotice: () => {},
+    connection: {
+      application_name: settings.applicationName,
+      ...(settings.options ? { options: settings.options } : {}),
+    },
+    types: TEXT_TYPES,
+  } as postgres.Options<typeof TEXT_TYPES>);
   const secrets = [settings.password];
   return {
     async run(statement, values, deadline) {
-      const current = pool;
-      const onDeadline = () => {
-        if (pool === current) drop();
-      };
+      const onDeadline = () => sockets.destroyAll();
       deadline?.addEventListener("abort", onDeadline, { once: true });
       try {
-        const result = await current.sql.unsafe(statement.text, [...values], {
+        const result = await sql.unsafe(statement.text, [...values], {
           prepare: persistent,
         }).values();
         return {
@@ -340,9 +315,9 @@ export function createPgDriver(
     },
     async close() {
       try {
-        await pool.sql.end({ timeout: 1 });
+        await sql.end({ timeout: 1 });
       } catch { /* already closed */ }
-      for (const socket of pool.sockets) socket.destroy();
+      sockets.destroyAll();
     },
   };
 }
