@@ -64,8 +64,8 @@ export interface SqlDriver {
   /**
    * Runs a statement with its values bound; throws `CvmError` on failure.
    * When `deadline` aborts, the statement has taken too long (the answer
-   * is already IO): drop the connection it is on, sockets and all, so the
-   * next statement gets a fresh one.
+   * is already IO): drop the connection it is on (or every one, when that
+   * cannot be told), sockets and all, so the next statement connects anew.
    */
   run(
     statement: SqlStatement,
@@ -337,7 +337,7 @@ export function parseSqlTimeout(
 
 /**
  * Runs a statement with a deadline. Past it the driver is told (the signal
- * aborts) so that it drops the connection, and the answer is IO: a hung
+ * aborts) so that it drops its connection, and the answer is IO: a hung
  * database must not hang the module.
  *
  * @param driver The driver.
