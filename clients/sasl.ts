@@ -29,6 +29,7 @@
  */
 
 import {
+  asciiLower,
   type ClientFacts,
   CredentialType,
   ErrorCode,
@@ -258,8 +259,10 @@ export class SaslState {
    */
   start(mechanism: string, initial?: Uint8Array): Promise<SaslStep> {
     // strcasecmp: ASCII letters only.
-    const upper = mechanism.replace(/[a-z]+/g, (m) => m.toUpperCase());
-    const mech = saslMechanisms(this.#env).find((m) => m.name === upper);
+    const wanted = asciiLower(mechanism);
+    const mech = saslMechanisms(this.#env).find((m) =>
+      asciiLower(m.name) === wanted
+    );
     if (mech === undefined) return Promise.resolve({ code: SaslCode.NO_MECH });
     switch (mech.name) {
       case "PLAIN":

@@ -7,8 +7,7 @@
  * @module
  */
 
-import { CvmError, ErrorCode } from "../protocol/mod.ts";
-import { asciiLower } from "./_qmail_files.ts";
+import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
 import { CachedFile, type FileRead } from "./cached_file.ts";
 
 const decoder = new TextDecoder();

@@ -1,27 +1,11 @@
 /**
  * Small helpers shared by the qmail-based modules (cvm-qmail,
- * cvm-vmailmgr, cvm-vchkpw): ASCII lower-casing as C's `tolower` does, and
- * the errno-style classification of file errors. Files re-read on change
- * are `CachedFile` in `cached_file.ts`.
+ * cvm-vmailmgr, cvm-vchkpw): the errno-style classification of file
+ * errors. Names are folded with `asciiLower` (`protocol/text.ts`); files
+ * re-read on change are `CachedFile` in `cached_file.ts`.
  *
  * @module
  */
-
-/**
- * Lower-cases the ASCII letters of a string only, as C's `tolower` in the
- * "C" locale does (qmail and the reference lower-case this way).
- *
- * @param text The text.
- * @returns The text with A–Z turned into a–z.
- * @example
- * ```ts
- * import { asciiLower } from "./_qmail_files.ts";
- * asciiLower("Bob-ÄX"); // "bob-Äx"
- * ```
- */
-export function asciiLower(text: string): string {
-  return text.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
 
 /**
  * Tells whether an error from a Deno file operation is ENOENT.

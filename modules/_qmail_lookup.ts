@@ -8,8 +8,7 @@
  * @module
  */
 
-import { FactType, type Tagged, toBytes } from "../protocol/mod.ts";
-import { asciiLower } from "./_qmail_files.ts";
+import { asciiLower, FactType, type Tagged, toBytes } from "../protocol/mod.ts";
 import { QmailControl } from "./_qmail_control.ts";
 import { type QmailUser, QmailUsers } from "./_qmail_users.ts";
 import { Rejection } from "./backend.ts";

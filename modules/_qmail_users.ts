@@ -6,9 +6,8 @@
  * @module
  */
 
-import { CvmError, ErrorCode } from "../protocol/mod.ts";
+import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
 import { getpwnam } from "../sys/passwd.ts";
-import { asciiLower } from "./_qmail_files.ts";
 import { CachedFile } from "./cached_file.ts";
 import { Cdb } from "./cdb.ts";
 

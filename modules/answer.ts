@@ -17,7 +17,12 @@ import {
   toBytes,
 } from "../protocol/mod.ts";
 import type { ReplyVersion, Tagged } from "../protocol/mod.ts";
-import { type Backend, Rejection, toModuleRequest } from "./backend.ts";
+import {
+  type Backend,
+  type ModuleRequest,
+  Rejection,
+  toModuleRequest,
+} from "./backend.ts";
 
 /** Settings of the module runtime that come from the environment. */
 export interface ModuleOptions {
@@ -58,8 +63,30 @@ export function moduleOptionsFromEnv(
 }
 
 /**
+ * Looks the account up. One that is not found (and in this backend's scope)
+ * still costs what checking a password would, when one is to be checked.
+ */
+async function lookupOrDecoy<A>(
+  backend: Backend<A>,
+  view: ModuleRequest,
+  checking: boolean,
+): Promise<A> {
+  try {
+    const account = await backend.lookup(view);
+    if (account === undefined) throw new Rejection();
+    return account;
+  } catch (e) {
+    if (checking && e instanceof Rejection && e.outOfScope !== 1) {
+      await backend.decoy?.(view).catch(() => {});
+    }
+    throw e;
+  }
+}
+
+/**
  * Answers one raw request with a backend: parse (malformed is BAD_CLIDATA),
- * lookup-mode secret check (NOCRED), lookup (unknown is PERMFAIL),
+ * lookup-mode secret check (NOCRED), lookup (unknown is PERMFAIL, after
+ * the backend's decoy check),
  * authenticate (skipped in lookup mode), results. Never throws.
  *
  * @param backend The module backend.
@@ -124,8 +151,7 @@ export async function answerRequest<A>(
         throw new CvmError(ErrorCode.NOCRED, "lookup secret missing or wrong");
       }
     }
-    const account = await backend.lookup(view);
-    if (account === undefined) throw new Rejection();
+    const account = await lookupOrDecoy(backend, view, !lookupMode);
     if (!lookupMode && !(await backend.authenticate(account, view))) {
       throw new Rejection();
     }

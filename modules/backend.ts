@@ -63,6 +63,12 @@ export interface Backend<A = unknown> {
   lookup(request: ModuleRequest): Promise<A | undefined>;
   /** Checks the credentials against what lookup found; throws NOCRED when none fit. */
   authenticate(account: A, request: ModuleRequest): Promise<boolean>;
+  /**
+   * For an account lookup did not find, spends the work `authenticate`
+   * would (e.g. a crypt(3) hash) and accepts nothing, so that timing does
+   * not tell which accounts exist.
+   */
+  decoy?(request: ModuleRequest): Promise<void>;
   /** The facts to send back on success. */
   results(account: A, request: ModuleRequest): Facts;
   /** Releases connections and files when a server stops. */

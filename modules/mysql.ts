@@ -18,6 +18,7 @@ import mysql from "mysql2";
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Backend } from "./backend.ts";
 import type { BackendContext } from "./runtime.ts";
+import { SqlSockets } from "./_sql_sockets.ts";
 import {
   createSqlBackend,
   databaseError,
@@ -255,7 +256,9 @@ function asText(value: unknown): SqlValue {
 
 /**
  * A driver running statements on a `mysql2` pool as server-side prepared
- * statements (cached per connection).
+ * statements (cached per connection). A statement past its deadline
+ * destroys every connection (a hung one, or one still connecting, cannot
+ * be told apart from the pool's side); the pool opens new ones.
  *
  * @param settings Where the server is.
  * @param persistent Keep several connections (server modes) or just one.
@@ -272,8 +275,16 @@ export function createMysqlDriver(
   settings: MysqlConnectionSettings,
   persistent: boolean,
 ): SqlDriver {
+  const sockets = new SqlSockets();
   const pool = mysql.createPool({
     ...settings,
+    // Our own sockets, to destroy when a statement outlives its deadline.
+    stream: () =>
+      sockets.open(
+        settings.socketPath !== undefined
+          ? { path: settings.socketPath }
+          : { host: settings.host ?? "localhost", port: settings.port ?? 3306 },
+      ),
     connectionLimit: persistent ? MYSQL_POOL_SIZE : 1,
     maxIdle: persistent ? MYSQL_POOL_SIZE : 1,
     idleTimeout: 0x7fffffff,
@@ -302,15 +313,20 @@ export function createMysqlDriver(
       });
     });
   return {
-    async run(statement, values) {
+    async run(statement, values, deadline) {
+      const onDeadline = () => sockets.destroyAll();
+      deadline?.addEventListener("abort", onDeadline, { once: true });
       try {
         return await execute(statement.text, [...values]);
       } catch (e) {
         throw databaseError("MySQL", e, secrets);
+      } finally {
+        deadline?.removeEventListener("abort", onDeadline);
       }
     },
-    close() {
-      return new Promise<void>((resolve) => pool.end(() => resolve()));
+    async close() {
+      await new Promise<void>((resolve) => pool.end(() => resolve()));
+      sockets.destroyAll();
     },
   };
 }

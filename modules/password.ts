@@ -7,8 +7,15 @@
  */
 
 import { createHash, createHmac } from "node:crypto";
-import { bytesEqual, CvmError, ErrorCode, toBytes } from "../protocol/mod.ts";
+import {
+  asciiLower,
+  bytesEqual,
+  CvmError,
+  ErrorCode,
+  toBytes,
+} from "../protocol/mod.ts";
 import type { ModuleRequest } from "./backend.ts";
+import type { CryptDecoy } from "./crypt_decoy.ts";
 
 /** How stored passwords are kept: as plain text or as crypt(3) hashes. */
 export type PasswordScheme = "plain" | "crypt";
@@ -45,12 +52,12 @@ export function parsePasswordScheme(
  * (a hex digest is 32 characters, so 16 bytes cannot be hex text).
  */
 function responseHex(type: string, response: Uint8Array): string {
-  if (response.length === 16 && type.toUpperCase() === "CRAM-MD5") {
+  if (response.length === 16 && asciiLower(type) === "cram-md5") {
     return Array.from(response, (b) => b.toString(16).padStart(2, "0")).join(
       "",
     );
   }
-  return new TextDecoder().decode(response).toLowerCase();
+  return asciiLower(new TextDecoder().decode(response));
 }
 
 /**
@@ -62,10 +69,10 @@ function expectedResponse(
   challenge: Uint8Array,
   password: Uint8Array,
 ): string | undefined {
-  switch (type.toUpperCase()) {
-    case "APOP":
+  switch (asciiLower(type)) {
+    case "apop":
       return createHash("md5").update(challenge).update(password).digest("hex");
-    case "CRAM-MD5":
+    case "cram-md5":
       return createHmac("md5", password).update(challenge).digest("hex");
   }
   return undefined;
@@ -79,6 +86,8 @@ function expectedResponse(
  * @param scheme How the stored password is kept.
  * @param request The request (its password or challenge-response credentials).
  * @param stored The stored password or hash.
+ * @param decoy For crypt: checks a locked or empty stored hash against a
+ *   dummy hash, so that it takes as long as a real one.
  * @returns True when the credentials match.
  * @throws {CvmError} NOCRED when the request has no credential this can check.
  * @example
@@ -94,11 +103,13 @@ export async function checkPassword(
     "password" | "challenge" | "response" | "responseType"
   >,
   stored: string,
+  decoy?: CryptDecoy,
 ): Promise<boolean> {
   if (request.password !== undefined) {
     if (scheme === "plain") {
       return bytesEqual(request.password, toBytes(stored));
     }
+    if (decoy) return await decoy.verify(request.password, stored);
     if (stored === "") return false;
     const { verifyCrypt } = await import("../sys/crypt.ts");
     return await verifyCrypt(request.password, stored);

@@ -19,6 +19,7 @@ import postgres from "postgres";
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Backend } from "./backend.ts";
 import type { BackendContext } from "./runtime.ts";
+import { SqlSockets } from "./_sql_sockets.ts";
 import {
   createSqlBackend,
   databaseError,
@@ -240,7 +241,8 @@ const TEXT_TYPES = {
  * connections, each statement prepared once per connection, concurrent
  * requests pipelined; in command mode one connection and no prepared
  * statement. A failed connection is dropped; the next request reconnects
- * at once.
+ * at once. A statement past its deadline destroys every connection (they
+ * share one server, and pipelined statements wait behind a hung one).
  *
  * @param settings Where the server is.
  * @param persistent Keep connections and prepared statements (server modes).
@@ -256,7 +258,19 @@ export function createPgDriver(
   settings: PgConnectionSettings,
   persistent: boolean,
 ): SqlDriver {
+  const sockets = new SqlSockets();
   const sql = postgres({
+    // Our own sockets, to destroy when a statement outlives its deadline.
+    socket: () =>
+      Object.assign(
+        sockets.open(
+          settings.host.startsWith("/")
+            ? { path: `${settings.host}/.s.PGSQL.${settings.port}` }
+            : { host: settings.host, port: settings.port },
+        ),
+        // The client reads the host from its socket for TLS server names.
+        { host: settings.host },
+      ),
     host: settings.host,
     port: settings.port,
     database: settings.database,
@@ -279,10 +293,12 @@ export function createPgDriver(
       ...(settings.options ? { options: settings.options } : {}),
     },
     types: TEXT_TYPES,
-  });
+  } as postgres.Options<typeof TEXT_TYPES>);
   const secrets = [settings.password];
   return {
-    async run(statement, values) {
+    async run(statement, values, deadline) {
+      const onDeadline = () => sockets.destroyAll();
+      deadline?.addEventListener("abort", onDeadline, { once: true });
       try {
         const result = await sql.unsafe(statement.text, [...values], {
           prepare: persistent,
@@ -293,12 +309,15 @@ export function createPgDriver(
         };
       } catch (e) {
         throw databaseError("PostgreSQL", e, secrets);
+      } finally {
+        deadline?.removeEventListener("abort", onDeadline);
       }
     },
     async close() {
       try {
         await sql.end({ timeout: 1 });
       } catch { /* already closed */ }
+      sockets.destroyAll();
     },
   };
 }

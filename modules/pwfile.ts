@@ -7,7 +7,7 @@
  * @module
  */
 
-import { CvmError, ErrorCode } from "../protocol/mod.ts";
+import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
 import type { Backend, ModuleRequest } from "./backend.ts";
 import {
@@ -17,6 +17,7 @@ import {
 } from "./password.ts";
 import type { BackendContext } from "./runtime.ts";
 import { CachedFile, type FileRead, readFileSafely } from "./cached_file.ts";
+import { CryptDecoy, firstHash } from "./crypt_decoy.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {
@@ -68,7 +69,7 @@ export function parsePasswdLine(line: string): PasswdLine | undefined {
 }
 
 /**
- * Builds a lower-cased name → first entry index of a passwd file's text.
+ * Builds an ASCII-lower-cased name → first entry index of a passwd file's text.
  *
  * @param text The file's contents.
  * @returns The index.
@@ -83,7 +84,7 @@ export function indexPasswd(text: string): Map<string, PasswdLine> {
   for (const line of text.split("\n")) {
     const entry = parsePasswdLine(line);
     if (entry === undefined) continue;
-    const key = entry.name.toLowerCase();
+    const key = asciiLower(entry.name);
     if (!index.has(key)) index.set(key, entry);
   }
   return index;
@@ -94,7 +95,7 @@ export function indexPasswd(text: string): Map<string, PasswdLine> {
  * where building an index would cost more than it saves).
  *
  * @param text The file's contents.
- * @param account The account name (matched case-insensitively).
+ * @param account The account name (ASCII letters match in either case).
  * @returns The first matching entry.
  * @example
  * ```ts
@@ -106,14 +107,27 @@ export function findPasswd(
   text: string,
   account: string,
 ): PasswdLine | undefined {
-  const key = account.toLowerCase();
+  const key = asciiLower(account);
   for (const line of text.split("\n")) {
     const colon = line.indexOf(":");
-    if (colon < 0 || line.slice(0, colon).toLowerCase() !== key) continue;
+    if (colon < 0 || asciiLower(line.slice(0, colon)) !== key) continue;
     const entry = parsePasswdLine(line);
     if (entry) return entry;
   }
   return undefined;
+}
+
+/** The entries of a passwd file's text, in file order. */
+function* passwdEntries(text: string): Generator<PasswdLine> {
+  for (const line of text.split("\n")) {
+    const entry = parsePasswdLine(line);
+    if (entry) yield entry;
+  }
+}
+
+/** The stored passwords of some entries, in order. */
+function* storedPasswords(entries: Iterable<PasswdLine>): Generator<string> {
+  for (const entry of entries) yield entry.password;
 }
 
 /** The file's text; a file that cannot be read is a temporary error (IO). */
@@ -154,16 +168,27 @@ export function createPwfileBackend(
     env.CVM_PWFILE_PWCMP,
   );
   const index = new CachedFile(path, (read) => indexPasswd(passwdText(read)));
+  // The dummy hash follows the file's own hashes: the first one in it.
+  const decoy = new CryptDecoy(() =>
+    firstHash(storedPasswords(
+      context.persistent
+        ? index.get().values()
+        : passwdEntries(passwdText(readFileSafely(path))),
+    ))
+  );
   return {
     lookup(request: ModuleRequest) {
       return Promise.resolve(
         context.persistent
-          ? index.get().get(request.account.toLowerCase())
+          ? index.get().get(asciiLower(request.account))
           : findPasswd(passwdText(readFileSafely(path)), request.account),
       );
     },
     authenticate(account, request) {
-      return checkPassword(scheme, request, account.password);
+      return checkPassword(scheme, request, account.password, decoy);
+    },
+    async decoy(request) {
+      if (scheme === "crypt") await decoy.reject(request.password);
     },
     results(account): Facts {
       return {

@@ -11,10 +11,11 @@
  * @module
  */
 
-import { CvmError, ErrorCode } from "../protocol/mod.ts";
+import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
 import { writeStderr } from "../program.ts";
 import type { Backend, ModuleRequest } from "./backend.ts";
+import { CryptDecoy } from "./crypt_decoy.ts";
 import {
   checkPassword,
   parsePasswordScheme,
@@ -60,8 +61,17 @@ export interface SqlResult {
  * throw `CvmError(IO, …)` when the database cannot be reached or fails.
  */
 export interface SqlDriver {
-  /** Runs a statement with its values bound; throws `CvmError` on failure. */
-  run(statement: SqlStatement, values: readonly string[]): Promise<SqlResult>;
+  /**
+   * Runs a statement with its values bound; throws `CvmError` on failure.
+   * When `deadline` aborts, the statement has taken too long (the answer
+   * is already IO): drop the connection it is on (or every one, when that
+   * cannot be told), sockets and all, so the next statement connects anew.
+   */
+  run(
+    statement: SqlStatement,
+    values: readonly string[],
+    deadline?: AbortSignal,
+  ): Promise<SqlResult>;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -291,6 +301,88 @@ export function rowFacts(row: readonly SqlValue[]): Facts {
   return facts;
 }
 
+/** How long a statement may take when `$CVM_SQL_TIMEOUT` is not set, in ms. */
+export const DEFAULT_SQL_TIMEOUT_MS = 5000;
+
+/**
+ * Reads `$CVM_SQL_TIMEOUT`: the seconds (fractions allowed) a statement,
+ * connecting included, may take before the answer is IO.
+ *
+ * @param env The environment.
+ * @returns The deadline in milliseconds; {@linkcode DEFAULT_SQL_TIMEOUT_MS} when unset or empty.
+ * @throws {CvmError} CONFIG naming the variable for anything but a number
+ *   of seconds from 0.001 to 86400.
+ * @example
+ * ```ts
+ * import { parseSqlTimeout } from "./sql.ts";
+ * parseSqlTimeout({ CVM_SQL_TIMEOUT: "2.5" }); // 2500
+ * ```
+ */
+export function parseSqlTimeout(
+  env: Record<string, string | undefined>,
+): number {
+  const text = env.CVM_SQL_TIMEOUT;
+  if (text === undefined || text === "") return DEFAULT_SQL_TIMEOUT_MS;
+  const ms = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(text)
+    ? Number(text) * 1000
+    : NaN;
+  if (!(ms >= 1 && ms <= 86_400_000)) {
+    throw new CvmError(
+      ErrorCode.CONFIG,
+      "$CVM_SQL_TIMEOUT is not a number of seconds from 0.001 to 86400",
+    );
+  }
+  return ms;
+}
+
+/**
+ * Runs a statement with a deadline. Past it the driver is told (the signal
+ * aborts) so that it drops its connection, and the answer is IO: a hung
+ * database must not hang the module.
+ *
+ * @param driver The driver.
+ * @param statement The statement.
+ * @param values Its bound values.
+ * @param timeoutMs The deadline, in milliseconds.
+ * @returns What the statement returned.
+ * @throws {CvmError} IO past the deadline, or what the driver threw.
+ * @example
+ * ```ts
+ * import { compileTemplate, runWithDeadline } from "./sql.ts";
+ * const statement = compileTemplate("Q", "q", "SELECT 1", "question");
+ * const never = { run: () => new Promise<never>(() => {}), close: () => Promise.resolve() };
+ * await runWithDeadline(never, statement, [], 10).catch((e) => e.code); // 4
+ * ```
+ */
+export async function runWithDeadline(
+  driver: SqlDriver,
+  statement: SqlStatement,
+  values: readonly string[],
+  timeoutMs: number,
+): Promise<SqlResult> {
+  const deadline = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      deadline.abort();
+      reject(
+        new CvmError(
+          ErrorCode.IO,
+          `no answer within ${timeoutMs / 1000} s ($CVM_SQL_TIMEOUT)`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      driver.run(statement, values, deadline.signal),
+      expired,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What an SQL module is called and how its dialect writes placeholders. */
 export interface SqlModuleSpec {
   /** The variable prefix, e.g. "CVM_PGSQL" (for `_QUERY`, `_POSTQ`, `_PWCMP`). */
@@ -313,11 +405,14 @@ export interface SqlSettings {
   queryVariable: string;
   /** The program's name, for the one stderr line of a configuration error. */
   program: string;
+  /** How long a statement may take (`$CVM_SQL_TIMEOUT`), in milliseconds. */
+  timeoutMs: number;
 }
 
 /**
  * Reads an SQL module's settings from the environment: the query (the
- * default when unset), the post-query and the password comparison. Every
+ * default when unset), the post-query, the password comparison and the
+ * deadline of a statement (`$CVM_SQL_TIMEOUT`). Every
  * variable a template uses other than `account` and `domain` must be set.
  *
  * @param spec The module's prefix and dialect.
@@ -355,8 +450,9 @@ export function readSqlSettings(
     `${spec.prefix}_PWCMP`,
     env[`${spec.prefix}_PWCMP`],
   );
-  const program = spec.prefix.toLowerCase().replaceAll("_", "-");
-  return { query, postQuery, scheme, queryVariable, program };
+  const program = asciiLower(spec.prefix).replaceAll("_", "-");
+  const timeoutMs = parseSqlTimeout(env);
+  return { query, postQuery, scheme, queryVariable, program, timeoutMs };
 }
 
 /** What the account query found: the stored password and the row's facts. */
@@ -369,9 +465,10 @@ export interface SqlAccount {
 
 /**
  * Makes a module backend from an SQL driver: the account query (no row, or
- * more than one, is unknown: PERMFAIL), the password check, the row checks
+ * more than one, is unknown: PERMFAIL; an account or domain holding a NUL
+ * is unknown without a query), the password check, the row checks
  * (after the password, as the reference does), then the post-query, whose
- * failure is a temporary error. In lookup mode (`$CVM_LOOKUP_SECRET` set)
+ * failure is a temporary error. Every statement has the settings' deadline. In lookup mode (`$CVM_LOOKUP_SECRET` set)
  * the post-query runs after the lookup.
  *
  * @param settings The parsed settings.
@@ -395,19 +492,28 @@ export function createSqlBackend(
 ): Backend<SqlAccount> {
   const lookupMode = env.CVM_LOOKUP_SECRET !== undefined;
   let reported = false;
+  // No way to sample a table: the first hash a check meets, until then
+  // (and in command mode) the library's default scheme.
+  const decoy = new CryptDecoy();
+  const run = (statement: SqlStatement, request: ModuleRequest) =>
+    runWithDeadline(
+      driver,
+      statement,
+      bindValues(statement, request, env),
+      settings.timeoutMs,
+    );
   const postQuery = async (request: ModuleRequest) => {
     if (settings.postQuery === undefined) return;
-    await driver.run(
-      settings.postQuery,
-      bindValues(settings.postQuery, request, env),
-    );
+    await run(settings.postQuery, request);
   };
   return {
     async lookup(request) {
-      const result = await driver.run(
-        settings.query,
-        bindValues(settings.query, request, env),
-      );
+      // No stored name holds a NUL, and PostgreSQL refuses one as a bound
+      // value (IO, which a chain reads as "try later"): reject it unasked.
+      if (request.account.includes("\0") || request.domain.includes("\0")) {
+        return undefined;
+      }
+      const result = await run(settings.query, request);
       if (result.columns < REQUIRED_COLUMNS) {
         const error = new CvmError(
           ErrorCode.CONFIG,
@@ -435,12 +541,20 @@ export function createSqlBackend(
     },
     async authenticate(account, request) {
       const stored = account.password ?? "";
-      const matched = await checkPassword(settings.scheme, request, stored);
+      const matched = await checkPassword(
+        settings.scheme,
+        request,
+        stored,
+        decoy,
+      );
       // An empty or NULL stored password never matches anything.
       if (!matched || stored === "") return false;
       if (account.facts instanceof CvmError) throw account.facts;
       await postQuery(request);
       return true;
+    },
+    async decoy(request) {
+      if (settings.scheme === "crypt") await decoy.reject(request.password);
     },
     results(account) {
       if (account.facts instanceof CvmError) throw account.facts;

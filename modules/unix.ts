@@ -9,6 +9,7 @@
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
 import type { Backend } from "./backend.ts";
+import { CryptDecoy, firstHash } from "./crypt_decoy.ts";
 import { checkPassword } from "./password.ts";
 
 /** What cvm-unix found for an account. */
@@ -49,9 +50,10 @@ function nss<T>(what: string, call: () => T): T {
  * ```
  */
 export async function createUnixBackend(): Promise<Backend<UnixAccount>> {
-  const { getgrgid, getgrouplist, getpwnam, getspnam } = await import(
-    "../sys/passwd.ts"
-  );
+  const { getgrgid, getgrouplist, getpwnam, getspnam, shadowPasswords } =
+    await import("../sys/passwd.ts");
+  // The dummy hash follows the system's: the first usable shadow entry.
+  const decoy = new CryptDecoy(() => firstHash(shadowPasswords()));
   return {
     lookup(request) {
       const pw = nss("getpwnam", () => getpwnam(request.account));
@@ -68,7 +70,10 @@ export async function createUnixBackend(): Promise<Backend<UnixAccount>> {
       });
     },
     authenticate(account, request) {
-      return checkPassword("crypt", request, account.hash);
+      return checkPassword("crypt", request, account.hash, decoy);
+    },
+    async decoy(request) {
+      await decoy.reject(request.password);
     },
     results(account): Facts {
       const group = nss("getgrgid", () => getgrgid(account.gid));

@@ -20,15 +20,19 @@
  * @module
  */
 
-import { CvmError, ErrorCode, type Facts } from "../protocol/mod.ts";
-import { verifyCrypt } from "../sys/crypt.ts";
+import {
+  asciiLower,
+  CvmError,
+  ErrorCode,
+  type Facts,
+} from "../protocol/mod.ts";
 import { QmailControl } from "./_qmail_control.ts";
-import { asciiLower } from "./_qmail_files.ts";
 import { CachedFile, type FileRead } from "./cached_file.ts";
 import { qmailFacts } from "./_qmail_lookup.ts";
 import { parseUnsignedLong } from "./_qmail_users.ts";
 import { type Backend, type ModuleRequest, Rejection } from "./backend.ts";
 import { Cdb } from "./cdb.ts";
+import { CryptDecoy, firstHash } from "./crypt_decoy.ts";
 import { checkPassword } from "./password.ts";
 import type { BackendContext } from "./runtime.ts";
 
@@ -224,6 +228,23 @@ export function createVchkpwBackend(
     return read();
   };
 
+  // The dummy hash follows the password files' own: the first one kept.
+  function* hashes(): Generator<string> {
+    for (const read of files.values()) {
+      const file = read();
+      if (file.kind === "cdb") {
+        for (const [, data] of file.cdb.entries()) {
+          yield parseVpasswdRest("", decoder.decode(data)).password;
+        }
+      } else if (file.kind === "text") {
+        for (const line of file.text.split("\n")) {
+          yield line.split(":")[1] ?? "";
+        }
+      }
+    }
+  }
+  const decoy = new CryptDecoy(() => firstHash(hashes()));
+
   const find = (request: ModuleRequest): VchkpwAccount => {
     const host = request.domain === ""
       ? control.envnoathost()
@@ -255,10 +276,13 @@ export function createVchkpwBackend(
     async lookup(request) {
       return find(request); // async: a throw becomes the rejection
     },
+    async decoy(request) {
+      await decoy.reject(request.password);
+    },
     async authenticate({ user }, request) {
       let ok: boolean;
       if (request.password !== undefined) {
-        ok = await verifyCrypt(request.password, user.password);
+        ok = await decoy.verify(request.password, user.password);
       } else if (user.clear !== "") {
         ok = await checkPassword(
           "plain",

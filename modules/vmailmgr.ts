@@ -49,6 +49,7 @@ import {
 import { type Backend, type ModuleRequest, Rejection } from "./backend.ts";
 import { Cdb } from "./cdb.ts";
 import { writeCdbAtomic } from "./cdb_make.ts";
+import { CryptDecoy, firstHash } from "./crypt_decoy.ts";
 import { checkPassword } from "./password.ts";
 import type { BackendContext } from "./runtime.ts";
 
@@ -102,6 +103,18 @@ class PwfileCache {
     this.#files.set(path, file);
     return file.get();
   }
+
+  /** The crypt hashes of the entries of the files kept, in order. */
+  *hashes(): Generator<string> {
+    for (const file of this.#files.values()) {
+      const state = file.get();
+      if (state.missing) continue;
+      for (const [, data] of state.cdb.entries()) {
+        const stored = decodeEntry(data)?.password;
+        if (stored && !stored.startsWith("$0$")) yield byteStringText(stored);
+      }
+    }
+  }
 }
 
 /**
@@ -109,6 +122,8 @@ class PwfileCache {
  *
  * @param entry The entry.
  * @param request The password, or challenge, response and response type.
+ * @param decoy Checks a locked or empty crypt password against a dummy hash,
+ *   so that it takes as long as a real one.
  * @returns True when they match.
  * @throws {CvmError} NOCRED when there is nothing this entry can check.
  * @example
@@ -123,6 +138,7 @@ export async function checkEntryPassword(
     ModuleRequest,
     "password" | "challenge" | "response" | "responseType"
   >,
+  decoy?: CryptDecoy,
 ): Promise<boolean> {
   const stored = entry.password;
   const plain = stored.startsWith("$0$") ? stored.slice(3) : undefined;
@@ -130,7 +146,10 @@ export async function checkEntryPassword(
     if (plain !== undefined) {
       return bytesEqual(request.password, byteStringBytes(plain));
     }
-    return await verifyCrypt(request.password, byteStringText(stored));
+    const hash = byteStringText(stored);
+    return await (decoy
+      ? decoy.verify(request.password, hash)
+      : verifyCrypt(request.password, hash));
   }
   if (plain === undefined) {
     throw new CvmError(ErrorCode.NOCRED, "no password credential");
@@ -209,6 +228,8 @@ export function createVmailmgrBackend(
   const convert = env.VMAILMGR_AUTOCONVERT !== undefined;
   const lookupMode = env.CVM_LOOKUP_SECRET !== undefined;
   const cache = new PwfileCache(context.persistent ? 64 : 1);
+  // The dummy hash follows the password files' own: the first one kept.
+  const decoy = new CryptDecoy(() => firstHash(cache.hashes()));
 
   const find = (request: ModuleRequest): VmailmgrAccount => {
     const address = resolver.resolve(request.account, request.domain, 1);
@@ -247,8 +268,11 @@ export function createVmailmgrBackend(
     async lookup(request) {
       return find(request); // async: a throw becomes the rejection
     },
+    async decoy(request) {
+      await decoy.reject(request.password);
+    },
     async authenticate(account, request) {
-      if (!(await checkEntryPassword(account.entry, request))) {
+      if (!(await checkEntryPassword(account.entry, request, decoy))) {
         throw new Rejection(0, "wrong password");
       }
       if (lockDisabled && !isMailboxEnabled(account.entry)) {

@@ -79,3 +79,25 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Lower-cases the ASCII letters A–Z and nothing else, as C's `tolower` and
+ * `strcasecmp` do in the "C" locale. Every name a module or client folds
+ * goes through this, never `toLowerCase()`: Unicode folding turns U+212A
+ * KELVIN SIGN into `k` and U+0130 into `i̇`, so another spelling of a
+ * name would reach the same account.
+ *
+ * @param text The text.
+ * @returns The text with A–Z turned into a–z.
+ * @example
+ * ```ts
+ * import { asciiLower } from "./text.ts";
+ * asciiLower("Bob-ÄX\u212A"); // "bob-Äx\u212A"
+ * ```
+ */
+export function asciiLower(text: string): string {
+  return text.replace(
+    /[A-Z]/g,
+    (c) => String.fromCharCode(c.charCodeAt(0) + 32),
+  );
+}

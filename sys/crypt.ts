@@ -23,8 +23,43 @@ const libcrypt = lazy(() =>
       result: "pointer",
       nonblocking: true,
     },
+    crypt_gensalt_rn: {
+      parameters: ["pointer", "u64", "pointer", "i32", "buffer", "i32"],
+      result: "pointer",
+    },
   })
 );
+
+// CRYPT_GENSALT_OUTPUT_SIZE in libxcrypt's crypt.h.
+const GENSALT_OUTPUT_SIZE = 192;
+
+/**
+ * A setting (scheme, cost and a random salt) for libxcrypt's default
+ * scheme at its default cost: what the system makes new hashes with.
+ *
+ * @returns The setting, e.g. `$y$j9T$…` on Debian; undefined if libxcrypt refuses.
+ * @example
+ * ```ts
+ * import { defaultCryptSetting } from "./crypt.ts";
+ * defaultCryptSetting(); // e.g. "$y$j9T$F5Jx5fExrKuJdljLajF2B1"
+ * ```
+ */
+export function defaultCryptSetting(): string | undefined {
+  const output = new Uint8Array(GENSALT_OUTPUT_SIZE);
+  // NULL prefix: the default scheme; NULL random bytes: from the system.
+  const result = libcrypt().symbols.crypt_gensalt_rn(
+    null,
+    0n,
+    null,
+    0,
+    output,
+    output.length,
+  );
+  const setting = readCString(result);
+  return result === null || setting === "" || setting.startsWith("*")
+    ? undefined
+    : setting;
+}
 
 /**
  * Hashes a passphrase with crypt(3), the scheme and salt taken from `setting`.

@@ -50,6 +50,12 @@ const libc = lazy(() =>
     getpwnam_r: R_CALL,
     getpwuid_r: R_CALL_ID,
     getspnam_r: R_CALL,
+    setspent: { parameters: [], result: "void" },
+    getspent_r: {
+      parameters: ["buffer", "buffer", "usize", "buffer"],
+      result: "i32",
+    },
+    endspent: { parameters: [], result: "void" },
     getgrnam_r: R_CALL,
     getgrgid_r: R_CALL_ID,
     getgrouplist: {
@@ -187,6 +193,38 @@ export function getspnam(name: string): string | undefined {
     (s, b, n, r) => libc().symbols.getspnam_r(key, s, b, n, r),
     (s) => stringAt(s, 8), // sp_pwdp follows sp_namp
   );
+}
+
+/**
+ * Walks the shadow database (setspent, getspent_r, endspent) and yields
+ * each entry's encrypted password, in the database's order; stopping
+ * early ends the walk.
+ *
+ * @returns The passwords, e.g. `*`, `!`, `$y$j9T$…`; throws when the walk
+ *   fails (e.g. EACCES when not allowed to read it).
+ * @example
+ * ```ts
+ * import { shadowPasswords } from "./passwd.ts";
+ * for (const hash of shadowPasswords()) if (hash.startsWith("$")) break;
+ * ```
+ */
+export function* shadowPasswords(): Generator<string> {
+  const calls = libc().symbols;
+  calls.setspent();
+  try {
+    while (true) {
+      const hash = lookup(
+        "getspent_r",
+        SPWD_SIZE,
+        (s, b, n, r) => calls.getspent_r(s, b, n, r),
+        (s) => stringAt(s, 8),
+      );
+      if (hash === undefined) return;
+      yield hash;
+    }
+  } finally {
+    calls.endspent();
+  }
 }
 
 /**

@@ -2,7 +2,9 @@
  * A loopback TCP proxy a test controls, to simulate a database outage
  * without stopping the shared server: `stop()` closes the listening port and
  * cuts every connection through it (the database "goes away"), `start()`
- * listens on the same port again (it "comes back").
+ * listens on the same port again (it "comes back"). `hang()` keeps every
+ * connection open and accepts new ones but forwards nothing (the database
+ * "hangs"); `heal()` forwards again.
  *
  * @module
  */
@@ -17,16 +19,25 @@ export interface TcpProxy {
   stop(): Promise<void>;
   /** Cuts every open connection but keeps listening. */
   cut(): void;
+  /** Accepts and keeps connections but forwards nothing, on old or new ones. */
+  hang(): void;
+  /** Forwards again, what was held first. */
+  heal(): void;
   /** Stops for good. */
   close(): Promise<void>;
 }
 
-async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+async function pipe(
+  from: Deno.Conn,
+  to: Deno.Conn,
+  forwarding: () => Promise<void>,
+): Promise<void> {
   const buffer = new Uint8Array(64 * 1024);
   try {
     while (true) {
       const n = await from.read(buffer);
       if (n === null) break;
+      await forwarding();
       let at = 0;
       while (at < n) at += await to.write(buffer.subarray(at, n));
     }
@@ -47,6 +58,15 @@ export function startProxy(targetPort: number): TcpProxy {
   const open = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   let port = 0;
+  // Resolved while forwarding; a pending promise while hung.
+  let gate = Promise.resolve();
+  let release: (() => void) | undefined;
+  const forwarding = () => gate;
+  const heal = () => {
+    release?.();
+    release = undefined;
+    gate = Promise.resolve();
+  };
   const track = (task: Promise<void>) => {
     tasks.add(task);
     task.finally(() => tasks.delete(task));
@@ -58,6 +78,7 @@ export function startProxy(targetPort: number): TcpProxy {
     } catch { /* already closed */ }
   };
   const serve = async (client: Deno.Conn) => {
+    await forwarding();
     let server: Deno.Conn;
     try {
       server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
@@ -72,7 +93,10 @@ export function startProxy(targetPort: number): TcpProxy {
       return;
     }
     open.add(server);
-    await Promise.all([pipe(client, server), pipe(server, client)]);
+    await Promise.all([
+      pipe(client, server, forwarding),
+      pipe(server, client, forwarding),
+    ]);
     closeConn(client);
     closeConn(server);
   };
@@ -94,6 +118,7 @@ export function startProxy(targetPort: number): TcpProxy {
     for (const conn of [...open]) closeConn(conn);
   };
   const stop = async () => {
+    heal(); // what is held must end too
     try {
       listener?.close();
     } catch { /* already closed */ }
@@ -109,6 +134,10 @@ export function startProxy(targetPort: number): TcpProxy {
     start,
     stop,
     cut,
+    hang() {
+      if (release === undefined) gate = new Promise((r) => release = r);
+    },
+    heal,
     close: stop,
   };
 }

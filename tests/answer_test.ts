@@ -189,3 +189,41 @@ Deno.test("answerRequest() reports who the request was for, for the log", async 
   );
   assertEquals([b.account, b.domain], ["bob", undefined]);
 });
+
+Deno.test("answerRequest() has the backend spend a decoy check on an account it does not find or rejects in scope, and only then", async () => {
+  const decoys: string[] = [];
+  const backend: Backend<Account> = {
+    ...fakeBackend(),
+    lookup(request) {
+      if (request.account === "mine") throw new Rejection(0, "no such user");
+      return fakeBackend().lookup(request);
+    },
+    decoy(request) {
+      decoys.push(request.account);
+      return Promise.resolve();
+    },
+  };
+  const ask = (account: string, options = {}) =>
+    answerRequest(backend, request([[1, account], [3, "pw"]]), options);
+  assertEquals((await ask("zed")).code, 100);
+  assertEquals((await ask("mine")).code, 100);
+  assertEquals(decoys, ["zed", "mine"]);
+  // Found, not this module's, a temporary failure, or lookup mode: none.
+  assertEquals((await ask("bob")).code, 0);
+  assertEquals((await ask("foreign")).code, 100);
+  assertEquals((await ask("down")).code, 4);
+  assertEquals(
+    (await ask("zed", { lookupSecret: new Uint8Array(0) })).code,
+    100,
+  );
+  assertEquals(decoys, ["zed", "mine"]);
+});
+
+Deno.test("answerRequest() answers a rejection even when the decoy check fails", async () => {
+  const backend: Backend<Account> = {
+    ...fakeBackend(),
+    decoy: () => Promise.reject(new Error("crypt broke")),
+  };
+  const a = await answerRequest(backend, request([[1, "zed"], [3, "pw"]]), {});
+  assertEquals(a.code, 100);
+});

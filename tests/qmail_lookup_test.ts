@@ -15,7 +15,7 @@ import {
   dotfileCandidates,
   parseLookaside,
 } from "../modules/_qmail_dotfile.ts";
-import { asciiLower } from "../modules/_qmail_files.ts";
+import { asciiLower } from "../protocol/mod.ts";
 import { qmailOptionsFromEnv } from "../modules/_qmail_lookup.ts";
 import {
   lookupUsersCdb,

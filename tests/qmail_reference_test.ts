@@ -159,6 +159,10 @@ Deno.test({
         touch(`${v.home}/.qmail-bob`);
         assertEquals((await same(["bob", "virt.test"])).code, 0);
         await same(["Bob", "VIRT.test"]);
+        // Names fold ASCII only: a Kelvin sign (U+212A) is not k.
+        touch(`${v.home}/.qmail-kate`);
+        assertEquals((await same(["KATE", "virt.test"])).code, 0);
+        assertEquals((await same(["\u212Aate", "virt.test"])).code, 100);
         await same(["bob", "upper.test"]);
         await same(["joe", "virt.test"]);
         touch(`${v.home}/.qmail-default`);

@@ -4,12 +4,16 @@
  * `cvm-mysql-local` server runs. Requests answer IO and are logged `?`,
  * the server stays up, and once the database is back requests succeed
  * again without restarting it; a connection cut in the middle of a query
- * is IO too, and the next request reconnects.
+ * is IO too, and the next request reconnects. A database that hangs
+ * (connections accepted, nothing forwarded) is IO once `$CVM_SQL_TIMEOUT`
+ * passes, and the module answers again once it heals.
  */
 import {
   deepStrictEqual as assertEquals,
   ok as assert,
 } from "node:assert/strict";
+import { authenticate } from "../clients/client.ts";
+import { CredentialType } from "../protocol/mod.ts";
 import { dist, ensureDist } from "./_helpers.ts";
 import {
   type CapturedServer,
@@ -97,6 +101,49 @@ async function midQuery(rig: Rig): Promise<void> {
   assert(server.running());
 }
 
+/**
+ * Asks for bob in-process, giving up after a generous bound so that a
+ * module that never answers fails the test instead of hanging it.
+ */
+async function askBounded(socket: string): Promise<number | "no answer"> {
+  const encoder = new TextEncoder();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<"no answer">((resolve) => {
+    timer = setTimeout(() => resolve("no answer"), 60_000);
+  });
+  try {
+    const answer = authenticate(`cvm-local:${socket}`, [
+      { type: CredentialType.ACCOUNT, value: encoder.encode("bob") },
+      { type: CredentialType.PASSWORD, value: encoder.encode("secret") },
+    ], { env: {} });
+    return await Promise.race([answer.then((r) => r.code), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The database hangs: IO past the deadline, success again once it heals. */
+async function hang(rig: Rig): Promise<void> {
+  const { proxy, server, socket } = rig;
+  assertEquals(await askBounded(socket), 0);
+  proxy.hang();
+  try {
+    // The first on the kept connection, the second on a new one.
+    for (let i = 0; i < 2; i++) {
+      assertEquals(await askBounded(socket), 4, "a hung database is IO");
+    }
+    await server.waitForLines(4);
+    assertEquals(server.log.filter((l) => l === "? bob").length, 2);
+    assert(server.running(), "the server stays up");
+  } finally {
+    proxy.heal(); // also when it failed: what is held can end, and the server stop
+  }
+  assertEquals(await askBounded(socket), 0, "it reconnects by itself");
+  await server.waitForLines(5);
+  assertEquals(server.log.filter((l) => l === "+ bob").length, 2);
+  assertEquals(server.log.filter((l) => l === "Starting.").length, 1);
+}
+
 /** Checks no secret reached the log or stderr, and stops everything. */
 async function finish(rig: Rig | undefined, cleanup: () => Promise<void>) {
   try {
@@ -117,7 +164,7 @@ const PG_SLOW_QUERY = QUERY12 +
   " AND (username <> 'nul' OR (SELECT true FROM pg_sleep(2)))";
 const MY_SLOW_QUERY = QUERY12 + " AND (username <> 'nul' OR SLEEP(2) = 0)";
 
-async function pgRig(query: string) {
+async function pgRig(query: string, extra: Record<string, string> = {}) {
   await ensureDist();
   const schema = await createPgSchema(ROWS);
   const proxy = startProxy(PG.port);
@@ -136,6 +183,7 @@ async function pgRig(query: string) {
       PGPASSWORD: SECRET,
       PGAPPNAME: app,
       CVM_PGSQL_QUERY: query,
+      ...extra,
     });
     const rig: Rig = {
       proxy,
@@ -156,7 +204,7 @@ async function pgRig(query: string) {
   }
 }
 
-async function myRig(query: string) {
+async function myRig(query: string, extra: Record<string, string> = {}) {
   await ensureDist();
   const db = await createMyDatabase(ROWS);
   const proxy = startProxy(MY.port);
@@ -172,6 +220,7 @@ async function myRig(query: string) {
       ...db.env,
       CVM_MYSQL_PORT: String(proxy.port),
       CVM_MYSQL_QUERY: query,
+      ...extra,
     });
     const rig: Rig = {
       proxy,
@@ -248,6 +297,39 @@ Deno.test({
     const { rig, cleanup } = await myRig(MY_SLOW_QUERY);
     try {
       await midQuery(rig);
+    } finally {
+      await finish(rig, cleanup);
+    }
+  },
+});
+
+/** A short deadline, so the hang tests end soon (they assert codes, not times). */
+const SHORT_DEADLINE = { CVM_SQL_TIMEOUT: "0.5" };
+
+Deno.test({
+  name:
+    "cvm-pgsql-local: while PostgreSQL hangs requests answer IO past $CVM_SQL_TIMEOUT, and succeed again once it heals, without a restart",
+  ignore: !pgUp,
+  ...options,
+  fn: async () => {
+    const { rig, cleanup } = await pgRig(QUERY12, SHORT_DEADLINE);
+    try {
+      await hang(rig);
+    } finally {
+      await finish(rig, cleanup);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "cvm-mysql-local: while MariaDB hangs requests answer IO past $CVM_SQL_TIMEOUT, and succeed again once it heals, without a restart",
+  ignore: !myUp,
+  ...options,
+  fn: async () => {
+    const { rig, cleanup } = await myRig(QUERY12, SHORT_DEADLINE);
+    try {
+      await hang(rig);
     } finally {
       await finish(rig, cleanup);
     }

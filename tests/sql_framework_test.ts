@@ -16,6 +16,8 @@ import {
   createSqlBackend,
   databaseError,
   DEFAULT_QUERY,
+  DEFAULT_SQL_TIMEOUT_MS,
+  parseSqlTimeout,
   readSqlSettings,
   rowFacts,
   type SqlDriver,
@@ -579,4 +581,79 @@ Deno.test("pgConnectionSettings() takes the password from ~/.pgpass when $PGPASS
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("parseSqlTimeout() reads seconds with fractions, 5 s by default, and a bad value is CONFIG naming $CVM_SQL_TIMEOUT", () => {
+  assertEquals(DEFAULT_SQL_TIMEOUT_MS, 5000);
+  assertEquals(parseSqlTimeout({}), 5000);
+  assertEquals(parseSqlTimeout({ CVM_SQL_TIMEOUT: "" }), 5000);
+  assertEquals(parseSqlTimeout({ CVM_SQL_TIMEOUT: "2" }), 2000);
+  assertEquals(parseSqlTimeout({ CVM_SQL_TIMEOUT: "0.25" }), 250);
+  assertEquals(parseSqlTimeout({ CVM_SQL_TIMEOUT: ".5" }), 500);
+  assertEquals(parseSqlTimeout({ CVM_SQL_TIMEOUT: "86400" }), 86_400_000);
+  for (
+    const bad of ["0", "0.0001", "-1", "abc", "5s", " 5", "1e3", "86401", "NaN"]
+  ) {
+    throwsCode(
+      () => parseSqlTimeout({ CVM_SQL_TIMEOUT: bad }),
+      ErrorCode.CONFIG,
+      "$CVM_SQL_TIMEOUT",
+    );
+  }
+  throwsCode(
+    () => readSqlSettings(SPEC, { CVM_SQL_TIMEOUT: "soon" }),
+    ErrorCode.CONFIG,
+    "$CVM_SQL_TIMEOUT",
+  );
+  assertEquals(
+    readSqlSettings(SPEC, { CVM_SQL_TIMEOUT: "1.5" }).timeoutMs,
+    1500,
+  );
+});
+
+Deno.test("createSqlBackend() answers IO when a statement outlives $CVM_SQL_TIMEOUT, and tells the driver to drop its connection", async () => {
+  const signals: AbortSignal[] = [];
+  const hung: SqlDriver = {
+    run(_statement, _values, deadline) {
+      if (deadline) signals.push(deadline);
+      return new Promise(() => {}); // a database that never answers
+    },
+    close: () => Promise.resolve(),
+  };
+  const env = { CVM_SQL_TIMEOUT: "0.05" };
+  const backend = createSqlBackend(readSqlSettings(SPEC, env), hung, env);
+  const code = await backend.lookup(request("bob", "pw")).then(
+    () => "answered",
+    (e) => (e as CvmError).code,
+  );
+  assertEquals(code, ErrorCode.IO);
+  assertEquals(signals.length, 1);
+  assert(signals[0].aborted, "the driver is told to drop the connection");
+});
+
+Deno.test("createSqlBackend() leaves the deadline alone for a statement that answers in time", async () => {
+  const signals: AbortSignal[] = [];
+  const { driver } = fakeDriver([GOOD]);
+  const watched: SqlDriver = {
+    run(statement, values, deadline) {
+      if (deadline) signals.push(deadline);
+      return driver.run(statement, values);
+    },
+    close: () => Promise.resolve(),
+  };
+  const backend = createSqlBackend(readSqlSettings(SPEC, {}), watched, {});
+  assert(await backend.lookup(request("bob", "pw")));
+  assertEquals(signals.length, 1);
+  assert(!signals[0].aborted);
+});
+
+Deno.test("createSqlBackend() rejects an account or domain holding a NUL without asking the database", async () => {
+  const { driver, ran } = fakeDriver([GOOD]);
+  const backend = createSqlBackend(readSqlSettings(SPEC, {}), driver, {});
+  assertEquals(await backend.lookup(request("bob\0", "pw")), undefined);
+  assertEquals(
+    await backend.lookup({ ...request("bob", "pw"), domain: "x\0" }),
+    undefined,
+  );
+  assertEquals(ran, []);
 });

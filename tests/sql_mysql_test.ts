@@ -447,3 +447,30 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name:
+    "cvm-mysql-local: a bad $CVM_SQL_TIMEOUT exits CONFIG naming it, before listening",
+  ...needsDb,
+  fn: async () => {
+    await ensureDist();
+    const dir = Deno.makeTempDirSync({ prefix: "cvm-mysql-" });
+    try {
+      const out = await runWith(`${dist}/cvm-mysql-local`, [`${dir}/s`], {
+        CVM_MYSQL_QUERY: QUERY12,
+        CVM_MYSQL_HOST: MY.host,
+        CVM_MYSQL_USER: MY.user,
+        CVM_MYSQL_DB: "test",
+        CVM_SQL_TIMEOUT: "5 seconds",
+      });
+      assertEquals(out.code, 6);
+      assertEquals(
+        out.stderr,
+        "cvm-mysql-local: Fatal: $CVM_SQL_TIMEOUT is not a number of seconds from 0.001 to 86400\n",
+      );
+      assertEquals([...Deno.readDirSync(dir)], []);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

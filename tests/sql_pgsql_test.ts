@@ -350,6 +350,8 @@ Deno.test({
       [{ CVM_PGSQL_QUERY: "SELECT ${account" }, "$CVM_PGSQL_QUERY"],
       [{ CVM_PGSQL_POSTQ: "SELECT $NOT_SET_EITHER" }, "$CVM_PGSQL_POSTQ"],
       [{ PGPORT: "fivefour" }, "$PGPORT"],
+      [{ CVM_SQL_TIMEOUT: "soon" }, "$CVM_SQL_TIMEOUT"],
+      [{ CVM_SQL_TIMEOUT: "0" }, "$CVM_SQL_TIMEOUT"],
     ];
     for (const [extra, named] of cases) {
       const out = await testclient(OURS, ["bob", "", "secret"], {

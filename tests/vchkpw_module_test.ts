@@ -89,7 +89,8 @@ Deno.test({
       Deno.writeTextFileSync(
         `${dom}/vpasswd`,
         `bob:${hash}:1:0:Bob Smith:${dom}/bob:NOQUOTA:clearpw\n` +
-          `noclear:${hash}:1:0:No Clear:${dom}/noclear:NOQUOTA\n`,
+          `noclear:${hash}:1:0:No Clear:${dom}/noclear:NOQUOTA\n` +
+          `kate:${hash}:1:0:Kate:${dom}/kate:NOQUOTA\n`,
       );
       Deno.writeTextFileSync(
         `${dom2}/vpasswd`,
@@ -156,6 +157,20 @@ Deno.test({
         ]);
         assertEquals((await client(["bob", "example.test"])).code, 7);
       });
+
+      await t.step(
+        "names fold ASCII only: a Kelvin sign is not k",
+        async () => {
+          assertEquals((await client(["KATE", "example.test", "pw"])).code, 0);
+          for (const name of ["\u212Aate", "\u212AATE"]) {
+            const out = await client([name, "example.test", "pw"]);
+            assertEquals([out.code, out.stdout], [
+              100,
+              "out of scope:     0\n",
+            ]);
+          }
+        },
+      );
 
       await t.step("lookup mode", async () => {
         assertEquals(

@@ -92,6 +92,7 @@ Deno.test({
         ["+", entry({ password: "$0$catch", mailbox: "./users/catch" })],
         ["", entry({ password: "$0$nameless", mailbox: "./users/nameless" })],
         ["alt", entry({ password: "$0$alt", mailbox: "./users/alt" })],
+        ["kate", entry({ password: "$0$katepw", mailbox: "./users/kate" })],
       ], v);
 
       await t.step("passwords: $0$, $1$, crypt; wrong; missing", async () => {
@@ -108,6 +109,21 @@ Deno.test({
         await same(["empty", "virt.test"]);
         await same(["nobody", "virt.test", "x"]);
       });
+
+      await t.step(
+        "names fold ASCII only: a Kelvin sign is not k",
+        async () => {
+          assertEquals((await same(["KATE", "virt.test", "katepw"])).code, 0);
+          assertEquals(
+            (await same(["\u212Aate", "virt.test", "katepw"])).code,
+            100,
+          );
+          assertEquals(
+            (await same(["\u212AATE", "virt.test", "katepw"])).code,
+            100,
+          );
+        },
+      );
 
       await t.step("entry formats 1 and old; broken entries", async () => {
         await same(["v1", "virt.test", "one"]);
