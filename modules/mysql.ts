@@ -272,7 +272,7 @@ export function createMysqlDriver(
   settings: MysqlConnectionSettings,
   persistent: boolean,
 ): SqlDriver {
-  const pool = mysql.createPool({
+  const options: mysql.PoolOptions = {
     ...settings,
     connectionLimit: persistent ? MYSQL_POOL_SIZE : 1,
     maxIdle: persistent ? MYSQL_POOL_SIZE : 1,
@@ -285,10 +285,15 @@ export function createMysqlDriver(
     decimalNumbers: false,
     connectTimeout: 10_000,
     enableKeepAlive: true,
-  });
-  // A kept connection that the server closes must not end the process; the
-  // pool drops it and opens a new one for the next request.
-  pool.on("connection", (conn) => conn.on("error", () => {}));
+  };
+  const connect = () => {
+    const pool = mysql.createPool(options);
+    // A kept connection that the server closes must not end the process;
+    // the pool drops it and opens a new one for the next request.
+    pool.on("connection", (conn) => conn.on("error", () => {}));
+    return pool;
+  };
+  let pool = connect();
   const secrets = [settings.password];
   const execute = (sql: string, values: string[]) =>
     new Promise<SqlResult>((resolve, reject) => {
@@ -311,6 +316,11 @@ export function createMysqlDriver(
     },
     close() {
       return new Promise<void>((resolve) => pool.end(() => resolve()));
+    },
+    reconnect() {
+      const old = pool;
+      pool = connect();
+      return new Promise<void>((resolve) => old.end(() => resolve()));
     },
   };
 }

@@ -256,7 +256,7 @@ export function createPgDriver(
   settings: PgConnectionSettings,
   persistent: boolean,
 ): SqlDriver {
-  const sql = postgres({
+  const options = {
     host: settings.host,
     port: settings.port,
     database: settings.database,
@@ -279,7 +279,8 @@ export function createPgDriver(
       ...(settings.options ? { options: settings.options } : {}),
     },
     types: TEXT_TYPES,
-  });
+  };
+  let sql = postgres(options);
   const secrets = [settings.password];
   return {
     async run(statement, values) {
@@ -298,6 +299,13 @@ export function createPgDriver(
     async close() {
       try {
         await sql.end({ timeout: 1 });
+      } catch { /* already closed */ }
+    },
+    async reconnect() {
+      const old = sql;
+      sql = postgres(options);
+      try {
+        await old.end({ timeout: 5 });
       } catch { /* already closed */ }
     },
   };

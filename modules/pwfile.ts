@@ -153,7 +153,9 @@ export function createPwfileBackend(
     "CVM_PWFILE_PWCMP",
     env.CVM_PWFILE_PWCMP,
   );
-  const index = new CachedFile(path, (read) => indexPasswd(passwdText(read)));
+  const makeIndex = () =>
+    new CachedFile(path, (read) => indexPasswd(passwdText(read)));
+  let index = makeIndex();
   return {
     lookup(request: ModuleRequest) {
       return Promise.resolve(
@@ -174,6 +176,10 @@ export function createPwfileBackend(
         directory: account.directory,
         shell: account.shell,
       };
+    },
+    reload() {
+      index = makeIndex(); // the next request reads the file again
+      return Promise.resolve();
     },
   };
 }

@@ -64,6 +64,12 @@ export interface SqlDriver {
   run(statement: SqlStatement, values: readonly string[]): Promise<SqlResult>;
   /** Closes every connection. */
   close(): Promise<void>;
+  /**
+   * Drops the connections (statements running on them may finish) and
+   * connects afresh for the next statement; the swap happens before the
+   * first await.
+   */
+  reconnect?(): Promise<void>;
 }
 
 /** The variables every template may use, filled from the request. */
@@ -447,6 +453,7 @@ export function createSqlBackend(
       return account.facts;
     },
     close: () => driver.close(),
+    reload: () => driver.reconnect?.() ?? Promise.resolve(),
   };
 }
 
