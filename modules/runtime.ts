@@ -226,21 +226,14 @@ export async function runModule(
     stopRequested = true;
     void server?.stop();
   };
-  let reloading = Promise.resolve();
   const onHangup = () => {
-    const current = backend;
-    if (current === undefined || stopRequested) return;
-    reloading = reloading.then(async () => {
-      // reload() forgets synchronously before its first await, so once the
-      // line is out the next request reads and connects afresh.
-      const done = current.reload?.();
-      log("Reloading.");
-      try {
-        await done;
-      } catch (e) {
-        warn(`reload: ${describeError(e)}`);
-      }
-    });
+    if (backend === undefined || stopRequested) return;
+    // reload() forgets what it holds before its first await: once the line
+    // is out, the next request reads and connects afresh. Each SIGHUP is
+    // handled on its own, so one slow reload cannot hold up the next.
+    const done = backend.reload?.();
+    log("Reloading.");
+    done?.catch((e) => warn(`reload: ${describeError(e)}`));
   };
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);

@@ -51,8 +51,7 @@ export function isInheritedFd(fd: number): boolean {
  * @example
  * ```ts
  * import { readFdSync } from "./fd.ts";
- * // The first 512 bytes of fd 3:
- * // const bytes = readFdSync(3, 512);
+ * readFdSync(0, 0).length; // 0: nothing asked for, nothing read
  * ```
  */
 export function readFdSync(fd: number, max: number): Uint8Array {
@@ -88,7 +87,11 @@ export function readFdSync(fd: number, max: number): Uint8Array {
  * @example
  * ```ts
  * import { closeFd } from "./fd.ts";
- * // closeFd(3);
+ * try {
+ *   closeFd(-1);
+ * } catch (e) {
+ *   (e as { code: string }).code; // "EBADF"
+ * }
  * ```
  */
 export function closeFd(fd: number): void {
