@@ -90,27 +90,27 @@ export function checkpasswordEnv(
   return out;
 }
 
-/** Reads fd 3 to its end (keeping at most 513 bytes); undefined when unreadable. */
-function readFd3(): Uint8Array | undefined {
-  let file: Deno.FsFile;
+/** The descriptor the checkpassword interface reads its input from. */
+const INPUT_FD = 3;
+
+/**
+ * Reads fd 3 to its end (keeping at most 513 bytes) and closes it, so that
+ * neither a module run as a command nor the next program can read the
+ * password there again. The descriptor is read as it is, whatever it is: a
+ * file, a pipe or a socket (Linux cannot reopen a socket through
+ * /dev/fd/3). Undefined when fd 3 was not given or cannot be read.
+ */
+async function takeFd3(): Promise<Uint8Array | undefined> {
+  const fd = await import("../sys/fd.ts");
+  if (!fd.isInheritedFd(INPUT_FD)) return undefined;
   try {
-    file = Deno.openSync("/dev/fd/3", { read: true });
-  } catch {
-    return undefined;
-  }
-  try {
-    const buffer = new Uint8Array(MAX_PACKET + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const n = file.readSync(buffer.subarray(length));
-      if (n === null) break;
-      length += n;
-    }
-    return buffer.slice(0, length);
+    return fd.readFdSync(INPUT_FD, MAX_PACKET + 1);
   } catch {
     return undefined;
   } finally {
-    file.close();
+    try {
+      fd.closeFd(INPUT_FD);
+    } catch { /* nothing more to close */ }
   }
 }
 
@@ -258,9 +258,11 @@ async function checkpassword(
     );
   }
   const [module, program, ...programArgs] = args;
-  const raw = readFd3();
+  // Before anything else runs: fd 3 is read and closed first.
+  const raw = await takeFd3();
   if (raw === undefined) return EXIT_LOCAL_TROUBLE;
   const input = parseCheckpasswordInput(raw);
+  raw.fill(0);
   if (input === undefined) return EXIT_BAD_INPUT;
   const result = await authenticatePassword(module, {
     account: new TextDecoder().decode(input.account),

@@ -73,6 +73,12 @@ export interface Backend<A = unknown> {
   results(account: A, request: ModuleRequest): Facts;
   /** Releases connections and files when a server stops. */
   close?(): Promise<void>;
+  /**
+   * Forgets what was read and opened (file caches, database connections)
+   * so that the next request reads and connects afresh: a server calls it
+   * on SIGHUP. Requests already running may finish with what they had.
+   */
+  reload?(): Promise<void>;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Local mode: a Unix stream socket, one request and one reply per
- * connection, many connections served at once.
+ * connection, many connections served at once, up to a bound; the others
+ * wait in the kernel's listen backlog.
  *
  * @module
  */
@@ -9,6 +10,9 @@ import { MAX_PACKET } from "../protocol/mod.ts";
 import { answerRequest, type ModuleOptions } from "./answer.ts";
 import type { Backend } from "./backend.ts";
 import { type LogSink, requestLogLine } from "./log.ts";
+import { InFlight } from "./_in_flight.ts";
+import { type RunningServer, runServerLoop } from "./_server_life.ts";
+import { isPassingError, PassingTrouble } from "./_socket_trouble.ts";
 
 /** Settings of a local-socket server. */
 export interface LocalServerOptions extends ModuleOptions {
@@ -24,15 +28,16 @@ export interface LocalServerOptions extends ModuleOptions {
   timeoutMs: number;
   /** Where log lines go. */
   log: LogSink;
+  /**
+   * The most connections served at once (keep it below the open-file
+   * limit); further clients wait in the kernel's listen backlog.
+   */
+  maxInFlight: number;
+  /** Where trouble with the socket is reported (stderr in the programs). */
+  warn: LogSink;
 }
 
-/** A running server: its address and how to stop it. */
-export interface RunningServer {
-  /** Stops accepting, waits for requests in flight, removes the socket. */
-  stop(): Promise<void>;
-  /** Settles when the server has stopped. */
-  finished: Promise<void>;
-}
+export type { RunningServer };
 
 /** Reads to end of input (the client half-closes); undefined on error or timeout. */
 async function readRequest(
@@ -87,12 +92,13 @@ async function serveConnection<A>(
     return;
   }
   const answer = await answerRequest(backend, request, options);
+  // The line before the reply: a client that has its answer can read it.
+  options.log(requestLogLine(answer.code, answer.account, answer.domain));
   timer = arm();
   try {
     await writeAll(conn, answer.reply);
-  } catch { /* the client went away; the answer is still logged */ }
+  } catch { /* the client went away; the answer is logged all the same */ }
   clearTimeout(timer);
-  options.log(requestLogLine(answer.code, answer.account, answer.domain));
   close();
 }
 
@@ -112,17 +118,30 @@ function removeStaleSocket(path: string): void {
 
 /**
  * Starts serving a backend on a Unix socket. Logs `Starting.` once
- * listening, one line per request, and `Stopping.` when stopped.
+ * listening, one line per request (before its reply), and `Stopping.` when
+ * stopped.
+ *
+ * At most `maxInFlight` connections are served at once; the others wait in
+ * the kernel's listen backlog. An accept() that fails for want of file
+ * descriptors (EMFILE, ENFILE) or because a client gave up (ECONNABORTED)
+ * is reported once on `warn`, and accepting resumes after a short pause;
+ * any other failure ends the server (`finished` rejects).
  *
  * @param backend The module backend.
- * @param options Socket path, mode, owner, timeout, log sink, lookup mode.
+ * @param options Socket path, mode, owner, timeout, bound, log sinks, lookup mode.
  * @returns The running server.
  * @example
  * ```ts
  * import { startLocalServer } from "./local_server.ts";
- * // const server = startLocalServer(backend, { path: "/tmp/s", mode: 0o777,
- * //   timeoutMs: 1000, log: console.log });
- * // await server.stop();
+ * const backend = {
+ *   lookup: () => Promise.resolve(undefined),
+ *   authenticate: () => Promise.resolve(false),
+ *   results: () => ({ username: "", userid: 0, groupid: 0, directory: "" }),
+ * };
+ * const path = Deno.makeTempDirSync() + "/s";
+ * const server = startLocalServer(backend, { path, mode: 0o777, timeoutMs: 1000,
+ *   maxInFlight: 64, log: () => {}, warn: () => {} });
+ * await server.stop();
  * ```
  */
 export function startLocalServer<A>(
@@ -136,32 +155,36 @@ export function startLocalServer<A>(
     Deno.chownSync(options.path, options.uid ?? null, options.gid ?? null);
   }
   options.log("Starting.");
-  const inFlight = new Set<Promise<void>>();
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        const done = serveConnection(conn, backend, options).finally(() =>
-          inFlight.delete(done)
-        );
-        inFlight.add(done);
+  const work = new InFlight(options.maxInFlight);
+  const accepting = async (stopped: () => boolean) => {
+    const trouble = new PassingTrouble(
+      options.warn,
+      `accept on ${options.path}`,
+    );
+    for (;;) {
+      // At the bound, the next clients wait in the kernel's backlog.
+      await work.room();
+      if (stopped()) return;
+      let conn: Deno.UnixConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (stopped()) return;
+        if (!isPassingError(e)) throw e;
+        await trouble.failed(e);
+        continue;
       }
-    } catch { /* listener closed */ }
-  })();
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      try {
-        listener.close();
-      } catch { /* already closed */ }
-      await accepting;
-      await Promise.allSettled([...inFlight]);
-      try {
-        Deno.removeSync(options.path);
-      } catch { /* already gone */ }
-      await backend.close?.();
-      options.log("Stopping.");
-    })();
-    return stopping;
+      trouble.cleared();
+      work.add(serveConnection(conn, backend, options));
+    }
   };
-  return { stop, finished: accepting.then(() => stopping) };
+  const closeSocket = () => {
+    try {
+      listener.close();
+    } catch { /* already closed */ }
+    try {
+      Deno.removeSync(options.path);
+    } catch { /* already gone */ }
+  };
+  return runServerLoop(accepting, closeSocket, work, backend, options.log);
 }

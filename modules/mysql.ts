@@ -276,7 +276,7 @@ export function createMysqlDriver(
   persistent: boolean,
 ): SqlDriver {
   const sockets = new SqlSockets();
-  const pool = mysql.createPool({
+  const options: mysql.PoolOptions = {
     ...settings,
     // Our own sockets, to destroy when a statement outlives its deadline.
     stream: () =>
@@ -296,10 +296,15 @@ export function createMysqlDriver(
     decimalNumbers: false,
     connectTimeout: 10_000,
     enableKeepAlive: true,
-  });
-  // A kept connection that the server closes must not end the process; the
-  // pool drops it and opens a new one for the next request.
-  pool.on("connection", (conn) => conn.on("error", () => {}));
+  };
+  const connect = () => {
+    const pool = mysql.createPool(options);
+    // A kept connection that the server closes must not end the process;
+    // the pool drops it and opens a new one for the next request.
+    pool.on("connection", (conn) => conn.on("error", () => {}));
+    return pool;
+  };
+  let pool = connect();
   const secrets = [settings.password];
   const execute = (sql: string, values: string[]) =>
     new Promise<SqlResult>((resolve, reject) => {
@@ -327,6 +332,11 @@ export function createMysqlDriver(
     async close() {
       await new Promise<void>((resolve) => pool.end(() => resolve()));
       sockets.destroyAll();
+    },
+    reconnect() {
+      const old = pool;
+      pool = connect();
+      return new Promise<void>((resolve) => old.end(() => resolve()));
     },
   };
 }

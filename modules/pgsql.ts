@@ -259,7 +259,7 @@ export function createPgDriver(
   persistent: boolean,
 ): SqlDriver {
   const sockets = new SqlSockets();
-  const sql = postgres({
+  const options = {
     // Our own sockets, to destroy when a statement outlives its deadline.
     socket: () =>
       Object.assign(
@@ -293,7 +293,8 @@ export function createPgDriver(
       ...(settings.options ? { options: settings.options } : {}),
     },
     types: TEXT_TYPES,
-  } as postgres.Options<typeof TEXT_TYPES>);
+  } as postgres.Options<typeof TEXT_TYPES>;
+  let sql = postgres(options);
   const secrets = [settings.password];
   return {
     async run(statement, values, deadline) {
@@ -318,6 +319,13 @@ export function createPgDriver(
         await sql.end({ timeout: 1 });
       } catch { /* already closed */ }
       sockets.destroyAll();
+    },
+    async reconnect() {
+      const old = sql;
+      sql = postgres(options);
+      try {
+        await old.end({ timeout: 5 });
+      } catch { /* already closed */ }
     },
   };
 }

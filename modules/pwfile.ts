@@ -167,7 +167,9 @@ export function createPwfileBackend(
     "CVM_PWFILE_PWCMP",
     env.CVM_PWFILE_PWCMP,
   );
-  const index = new CachedFile(path, (read) => indexPasswd(passwdText(read)));
+  const makeIndex = () =>
+    new CachedFile(path, (read) => indexPasswd(passwdText(read)));
+  let index = makeIndex();
   // The dummy hash follows the file's own hashes: the first one in it.
   const decoy = new CryptDecoy(() =>
     firstHash(storedPasswords(
@@ -199,6 +201,10 @@ export function createPwfileBackend(
         directory: account.directory,
         shell: account.shell,
       };
+    },
+    reload() {
+      index = makeIndex(); // the next request reads the file again
+      return Promise.resolve();
     },
   };
 }

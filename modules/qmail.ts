@@ -102,7 +102,8 @@ export function createQmailBackend(
   env: Record<string, string | undefined>,
   _context: BackendContext,
 ): Backend<QmailAddress> {
-  const resolver = new QmailResolver(qmailOptionsFromEnv(env));
+  const qmailOptions = qmailOptionsFromEnv(env);
+  let resolver = new QmailResolver(qmailOptions);
   const lookasideText = env.CVM_QMAIL_LOOKASIDE;
   const checkPermsText = env.CVM_QMAIL_CHECK_PERMS;
   const dotfile: DotfileOptions = {
@@ -146,6 +147,10 @@ export function createQmailBackend(
           mailbox: address.home,
         }),
       };
+    },
+    reload() {
+      resolver = new QmailResolver(qmailOptions); // fresh file caches
+      return Promise.resolve();
     },
   };
 }

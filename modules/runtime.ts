@@ -14,6 +14,8 @@ import { serveCommand } from "./command_server.ts";
 import { type RunningServer, startLocalServer } from "./local_server.ts";
 import { stdoutLog } from "./log.ts";
 import { startUdpServer } from "./udp_server.ts";
+import { connectionCap, DEFAULT_MAX_IN_FLIGHT } from "./_in_flight.ts";
+import { describeError } from "./_socket_trouble.ts";
 
 /** Makes a backend from the environment; throws `CvmError(CONFIG)` naming the variable. */
 export type BackendFactory = (
@@ -134,6 +136,32 @@ async function socketOwner(
   return out;
 }
 
+/** Reads `$CVM_MAX_IN_FLIGHT`, a positive decimal number. */
+function parseMaxInFlight(env: Record<string, string | undefined>): number {
+  const text = env.CVM_MAX_IN_FLIGHT;
+  if (text === undefined || text === "") return DEFAULT_MAX_IN_FLIGHT;
+  if (!/^[0-9]{1,9}$/.test(text) || Number(text) < 1) {
+    throw new CvmError(
+      ErrorCode.CONFIG,
+      "$CVM_MAX_IN_FLIGHT is not a positive number",
+    );
+  }
+  return Number(text);
+}
+
+/**
+ * Raises the soft open-file limit to the hard one and returns the limit in
+ * force (Infinity when it cannot be read).
+ */
+async function raiseFileLimit(): Promise<number> {
+  try {
+    const { raiseOpenFileLimit } = await import("../sys/rlimit.ts");
+    return raiseOpenFileLimit();
+  } catch {
+    return Infinity;
+  }
+}
+
 function socketMode(env: Record<string, string | undefined>): number {
   const text = env.CVM_SOCKET_MODE;
   if (text === undefined || text === "") return 0o777;
@@ -147,6 +175,13 @@ function socketMode(env: Record<string, string | undefined>): number {
  * Runs a module program: command mode with no argument, a local-socket or
  * UDP server otherwise. A configuration error is reported on stderr naming
  * the variable; in command mode the request is still answered with its code.
+ *
+ * A server raises its soft open-file limit to the hard one, serves at most
+ * `$CVM_MAX_IN_FLIGHT` requests at once (a local server fewer, if its
+ * open-file limit asks for it), stops on SIGTERM or SIGINT, and on SIGHUP
+ * has its backend forget what it read and opened (`reload`) and logs
+ * `Reloading.`. If its socket fails it exits IO (non-zero), so that a
+ * supervisor starts it again.
  *
  * @param base The module's base name, e.g. "cvm-pwfile".
  * @param factory Makes the backend from the environment.
@@ -180,44 +215,94 @@ export async function runModule(
     return code;
   }
   // Signal handlers go in before the socket exists: a SIGTERM right after
-  // `Starting.` must still remove the socket and log `Stopping.`.
+  // `Starting.` must still remove the socket and log `Stopping.`, and a
+  // SIGHUP (whose default action is to end the process) never kills it.
+  const log = stdoutLog();
+  const warn = (line: string) => writeStderr(`${invocation.name}: ${line}\n`);
   let server: RunningServer | undefined;
+  let backend: Backend<unknown> | undefined;
   let stopRequested = false;
   const onSignal = () => {
     stopRequested = true;
     void server?.stop();
   };
+  const onHangup = () => {
+    if (backend === undefined || stopRequested) return;
+    // reload() forgets what it holds before its first await: once the line
+    // is out, the next request reads and connects afresh. Each SIGHUP is
+    // handled on its own, so one slow reload cannot hold up the next.
+    const done = backend.reload?.();
+    log("Reloading.");
+    done?.catch((e) => warn(`reload: ${describeError(e)}`));
+  };
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
-  let backend: Backend<unknown>;
+  Deno.addSignalListener("SIGHUP", onHangup);
+  const removeListeners = () => {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGHUP", onHangup);
+  };
   try {
-    backend = await factory(env, { persistent: true });
-    if (mode.mode === "local") {
-      server = startLocalServer(backend, {
-        ...options,
-        path: mode.path,
-        mode: socketMode(env),
-        ...(await socketOwner(env)),
-        timeoutMs: parseTimeout(env),
-        log: stdoutLog(),
-      });
-    } else {
-      server = startUdpServer(backend, {
-        ...options,
-        host: mode.host,
-        port: mode.port,
-        log: stdoutLog(),
-      });
+    const fileLimit = await raiseFileLimit();
+    let maxInFlight: number;
+    try {
+      maxInFlight = parseMaxInFlight(env);
+      backend = await factory(env, { persistent: true });
+    } catch (e) {
+      const code = e instanceof CvmError ? e.code : ErrorCode.IO;
+      throw new FatalError(code, e instanceof Error ? e.message : String(e));
     }
-  } catch (e) {
-    const code = e instanceof CvmError ? e.code : ErrorCode.IO;
-    throw new FatalError(code, e instanceof Error ? e.message : String(e));
+    try {
+      if (mode.mode === "local") {
+        // Each connection holds a descriptor: stay below the limit, and
+        // leave further clients in the kernel's backlog.
+        const cap = connectionCap(fileLimit);
+        if (maxInFlight > cap) {
+          warn(
+            `at most ${cap} connections at once under the open-file limit of ${fileLimit}`,
+          );
+          maxInFlight = cap;
+        }
+        server = startLocalServer(backend, {
+          ...options,
+          path: mode.path,
+          mode: socketMode(env),
+          ...(await socketOwner(env)),
+          timeoutMs: parseTimeout(env),
+          maxInFlight,
+          log,
+          warn,
+        });
+      } else {
+        server = startUdpServer(backend, {
+          ...options,
+          host: mode.host,
+          port: mode.port,
+          maxInFlight,
+          log,
+          warn,
+        });
+      }
+    } catch (e) {
+      const code = e instanceof CvmError ? e.code : ErrorCode.IO;
+      throw new FatalError(code, e instanceof Error ? e.message : String(e));
+    }
+    if (stopRequested) void server.stop();
+    try {
+      await server.finished;
+    } catch (e) {
+      // The socket failed without a stop: exit non-zero, so that a
+      // supervisor (daemontools, systemd) starts the module again.
+      throw new FatalError(
+        ErrorCode.IO,
+        `serving ended without a stop: ${describeError(e)}`,
+      );
+    }
+    return 0;
+  } finally {
+    removeListeners();
   }
-  if (stopRequested) void server.stop();
-  await server.finished;
-  Deno.removeSignalListener("SIGTERM", onSignal);
-  Deno.removeSignalListener("SIGINT", onSignal);
-  return 0;
 }
 
 /** A backend that answers every request with one temporary error. */

@@ -74,6 +74,12 @@ export interface SqlDriver {
   ): Promise<SqlResult>;
   /** Closes every connection. */
   close(): Promise<void>;
+  /**
+   * Drops the connections (statements running on them may finish) and
+   * connects afresh for the next statement; the swap happens before the
+   * first await.
+   */
+  reconnect?(): Promise<void>;
 }
 
 /** The variables every template may use, filled from the request. */
@@ -561,6 +567,7 @@ export function createSqlBackend(
       return account.facts;
     },
     close: () => driver.close(),
+    reload: () => driver.reconnect?.() ?? Promise.resolve(),
   };
 }
 

@@ -115,6 +115,10 @@ export function createSqliteDriver(path: string): SqlDriver {
       close();
       return Promise.resolve();
     },
+    reconnect() {
+      close(); // the next statement opens the file again
+      return Promise.resolve();
+    },
   };
 }
 

@@ -10,7 +10,13 @@
 import { answerRequest, type ModuleOptions } from "./answer.ts";
 import type { Backend } from "./backend.ts";
 import { type LogSink, requestLogLine } from "./log.ts";
-import type { RunningServer } from "./local_server.ts";
+import { InFlight } from "./_in_flight.ts";
+import { type RunningServer, runServerLoop } from "./_server_life.ts";
+import {
+  isPassingError,
+  OncePerSpell,
+  PassingTrouble,
+} from "./_socket_trouble.ts";
 
 /** Settings of a UDP server. */
 export interface UdpServerOptions extends ModuleOptions {
@@ -20,20 +26,38 @@ export interface UdpServerOptions extends ModuleOptions {
   port: number;
   /** Where log lines go. */
   log: LogSink;
+  /**
+   * The most datagrams worked on at once; one that arrives while the
+   * server is full is dropped, as a lost datagram (the client resends).
+   */
+  maxInFlight: number;
+  /** Where trouble with the socket is reported (stderr in the programs). */
+  warn: LogSink;
 }
 
 /**
  * Starts serving a backend on a UDP port. Requests are answered
- * concurrently, so a slow hash does not hold up the others. Logs as the
- * local server does.
+ * concurrently, so a slow hash does not hold up the others, but at most
+ * `maxInFlight` at once: a datagram that arrives while that many are being
+ * worked on is dropped at once (said once per spell on `warn`), so a flood
+ * costs a bounded amount of memory and no stale work piles up; the client
+ * resends as after a lost datagram. Logs as the local server does; on stop
+ * the socket is closed first, so no new work comes in.
  *
  * @param backend The module backend.
- * @param options Address, port, log sink, lookup mode.
+ * @param options Address, port, bound, log sinks, lookup mode.
  * @returns The running server (bound when this returns), with its port.
  * @example
  * ```ts
  * import { startUdpServer } from "./udp_server.ts";
- * // const server = startUdpServer(backend, { host: "127.0.0.1", port: 0, log: console.log });
+ * const backend = {
+ *   lookup: () => Promise.resolve(undefined),
+ *   authenticate: () => Promise.resolve(false),
+ *   results: () => ({ username: "", userid: 0, groupid: 0, directory: "" }),
+ * };
+ * const server = startUdpServer(backend, { host: "127.0.0.1", port: 0,
+ *   maxInFlight: 64, log: () => {}, warn: () => {} });
+ * await server.stop();
  * ```
  */
 export function startUdpServer<A>(
@@ -48,45 +72,53 @@ export function startUdpServer<A>(
     hostname,
     port: options.port,
   });
-  const inFlight = new Set<Promise<void>>();
+  const port = (socket.addr as Deno.NetAddr).port;
   const answer = async (message: Uint8Array, peer: Deno.Addr) => {
     const reply = await answerRequest(backend, message, options);
+    // The line before the reply: a client that has its answer can read it.
+    options.log(requestLogLine(reply.code, reply.account, reply.domain));
     try {
       await socket.send(reply.reply, peer);
     } catch { /* socket closed while stopping */ }
-    options.log(requestLogLine(reply.code, reply.account, reply.domain));
   };
-  const receiving = (async () => {
+  const work = new InFlight(options.maxInFlight);
+  const receiving = async (stopped: () => boolean) => {
+    const trouble = new PassingTrouble(options.warn, `receive on port ${port}`);
+    const busy = new OncePerSpell(options.warn);
     // One small buffer, reused: the default receive allocates 64 KiB per
     // datagram, and a request is at most 513 bytes worth reading.
     const buffer = new Uint8Array(2048);
-    try {
-      for (;;) {
-        const [message, peer] = await socket.receive(buffer);
-        const done = answer(message.slice(), peer).finally(() =>
-          inFlight.delete(done)
-        );
-        inFlight.add(done);
-      }
-    } catch { /* socket closed */ }
-  })();
-  options.log("Starting.");
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      await Promise.allSettled([...inFlight]);
+    for (;;) {
+      let received: [Uint8Array, Deno.Addr];
       try {
-        socket.close();
-      } catch { /* closed */ }
-      await receiving;
-      await backend.close?.();
-      options.log("Stopping.");
-    })();
-    return stopping;
+        received = await socket.receive(buffer);
+      } catch (e) {
+        if (stopped()) return;
+        if (!isPassingError(e)) throw e;
+        await trouble.failed(e);
+        continue;
+      }
+      trouble.cleared();
+      if (work.size >= work.limit) {
+        // Full: drop it, rather than queue work nobody may wait for.
+        busy.note(
+          `${work.limit} requests in flight: dropping datagrams until there is room`,
+        );
+        continue;
+      }
+      busy.cleared();
+      const [message, peer] = received;
+      work.add(answer(message.slice(), peer));
+    }
+  };
+  options.log("Starting.");
+  const closeSocket = () => {
+    try {
+      socket.close();
+    } catch { /* closed */ }
   };
   return {
-    stop,
-    finished: receiving.then(() => stopping),
-    port: (socket.addr as Deno.NetAddr).port,
+    ...runServerLoop(receiving, closeSocket, work, backend, options.log),
+    port,
   };
 }

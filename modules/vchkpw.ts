@@ -188,12 +188,14 @@ export function createVchkpwBackend(
   _context: BackendContext,
 ): Backend<VchkpwAccount> {
   const root = env.QMAIL_ROOT ?? "/var/qmail";
-  const control = new QmailControl(root);
-  const assign = new CachedFile(`${root}/users/assign`, (read) => {
-    if (read.ok) return parseAssign(decoder.decode(read.bytes));
-    if (read.missing) return new Map<string, VpopmailDomain>();
-    throw new CvmError(ErrorCode.IO, "cannot read users/assign");
-  });
+  const makeAssign = () =>
+    new CachedFile(`${root}/users/assign`, (read) => {
+      if (read.ok) return parseAssign(decoder.decode(read.bytes));
+      if (read.missing) return new Map<string, VpopmailDomain>();
+      throw new CvmError(ErrorCode.IO, "cannot read users/assign");
+    });
+  let control = new QmailControl(root);
+  let assign = makeAssign();
   const files = new Map<string, () => PasswordFile>();
   const passwordFile = (dir: string): PasswordFile => {
     let read = files.get(dir);
@@ -314,6 +316,13 @@ export function createVchkpwBackend(
           mailbox,
         }),
       };
+    },
+    reload() {
+      // Fresh caches: the next request reads every file again.
+      control = new QmailControl(root);
+      assign = makeAssign();
+      files.clear();
+      return Promise.resolve();
     },
   };
 }

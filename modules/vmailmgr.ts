@@ -221,13 +221,15 @@ export function createVmailmgrBackend(
   env: Record<string, string | undefined>,
   context: BackendContext,
 ): Backend<VmailmgrAccount> {
-  const resolver = new QmailResolver(qmailOptionsFromEnv(env));
+  const qmailOptions = qmailOptionsFromEnv(env);
+  let resolver = new QmailResolver(qmailOptions);
   const pwfile = env.VMAILMGR_PWFILE ?? "passwd.cdb";
   const catchAll = env.VMAILMGR_DEFAULT ?? "+";
   const lockDisabled = env.VMAILMGR_LOCK_DISABLED !== undefined;
   const convert = env.VMAILMGR_AUTOCONVERT !== undefined;
   const lookupMode = env.CVM_LOOKUP_SECRET !== undefined;
-  const cache = new PwfileCache(context.persistent ? 64 : 1);
+  const cacheSize = context.persistent ? 64 : 1;
+  let cache = new PwfileCache(cacheSize);
   // The dummy hash follows the password files' own: the first one kept.
   const decoy = new CryptDecoy(() => firstHash(cache.hashes()));
 
@@ -308,6 +310,12 @@ export function createVmailmgrBackend(
           mailbox: directory,
         }),
       };
+    },
+    reload() {
+      // Fresh caches: the next request reads every file again.
+      resolver = new QmailResolver(qmailOptions);
+      cache = new PwfileCache(cacheSize);
+      return Promise.resolve();
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * crypt(3) through the system's libxcrypt: every scheme it knows (DES, MD5
  * `$1$`, SHA-256 `$5$`, SHA-512 `$6$`, bcrypt `$2b$`, yescrypt `$y$`, scrypt
- * `$7$`, …), hashed off the event loop.
+ * `$7$`, …), hashed off the event loop, at most one hash per CPU at a time.
  *
  * @module
  */
@@ -62,6 +62,39 @@ export function defaultCryptSetting(): string | undefined {
 }
 
 /**
+ * Hands out a fixed number of turns, first come first served. Each
+ * nonblocking call takes a thread of the runtime's pool (up to 512), and a
+ * yescrypt hash touches 16 MiB while it runs: without a bound a flood of
+ * wrong passwords runs hundreds of hashes at once, each slower for the
+ * others, and memory grows with them. More hashes than CPUs gain nothing.
+ */
+class Turns {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(count: number) {
+    this.#free = count;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
+/** The process's hashing turns: one per CPU (the thread pool is per process too). */
+const hashing = lazy(() =>
+  new Turns(Math.max(1, navigator.hardwareConcurrency || 1))
+);
+
+/**
  * Hashes a passphrase with crypt(3), the scheme and salt taken from `setting`.
  *
  * @param phrase The passphrase bytes; one containing a NUL is never hashed.
@@ -80,23 +113,26 @@ export async function crypt(
   const phraseC = cString(phrase);
   const settingC = cString(setting);
   if (phraseC === undefined || settingC === undefined) return undefined;
-  // A fresh crypt_data per call: concurrent hashes on worker threads never
-  // share scratch space.
-  const data = new Uint8Array(CRYPT_DATA_SIZE);
-  const result = await libcrypt().symbols.crypt_rn(
-    phraseC,
-    settingC,
-    data,
-    data.length,
-  );
-  // The result points into `data`. Wiping the buffers afterwards removes
-  // the passphrase copies and also keeps every buffer alive until the worker
-  // thread is done with it.
-  const hash = readCString(result);
-  for (const buffer of [phraseC, settingC, data]) buffer.fill(0);
-  return result === null || hash === "" || hash.startsWith("*")
-    ? undefined
-    : hash;
+  return await hashing().run(async () => {
+    // A fresh crypt_data per call: concurrent hashes on worker threads never
+    // share scratch space. Made once this hash's turn has come, so requests
+    // waiting for a turn hold no such buffer.
+    const data = new Uint8Array(CRYPT_DATA_SIZE);
+    const result = await libcrypt().symbols.crypt_rn(
+      phraseC,
+      settingC,
+      data,
+      data.length,
+    );
+    // The result points into `data`. Wiping the buffers afterwards removes
+    // the passphrase copies and also keeps every buffer alive until the
+    // worker thread is done with it.
+    const hash = readCString(result);
+    for (const buffer of [phraseC, settingC, data]) buffer.fill(0);
+    return result === null || hash === "" || hash.startsWith("*")
+      ? undefined
+      : hash;
+  });
 }
 
 /**

@@ -129,6 +129,8 @@ export function have(path: string): boolean {
 
 /** A module server started for a test, its stdout (log) and stderr captured. */
 export interface Server {
+  /** The process id (of `cmd`: the helper execs it). */
+  pid: number;
   /** Lines logged so far on stdout. */
   log: string[];
   /** Everything written to stderr so far. */
@@ -222,6 +224,7 @@ export async function startServer(
     return log;
   };
   return {
+    pid: child.pid,
     log,
     stderr: () => errText,
     waitFor,
