@@ -87,12 +87,14 @@ async function serveConnection<A>(
     return;
   }
   const answer = await answerRequest(backend, request, options);
+  // Log before replying, as the reference does: a client that has its
+  // answer can read its line.
+  options.log(requestLogLine(answer.code, answer.account, answer.domain));
   timer = arm();
   try {
     await writeAll(conn, answer.reply);
-  } catch { /* the client went away; the answer is still logged */ }
+  } catch { /* the client went away; the answer is already logged */ }
   clearTimeout(timer);
-  options.log(requestLogLine(answer.code, answer.account, answer.domain));
   close();
 }
 

@@ -51,10 +51,11 @@ export function startUdpServer<A>(
   const inFlight = new Set<Promise<void>>();
   const answer = async (message: Uint8Array, peer: Deno.Addr) => {
     const reply = await answerRequest(backend, message, options);
+    // Log before replying, as the reference does (see local_server.ts).
+    options.log(requestLogLine(reply.code, reply.account, reply.domain));
     try {
       await socket.send(reply.reply, peer);
     } catch { /* socket closed while stopping */ }
-    options.log(requestLogLine(reply.code, reply.account, reply.domain));
   };
   const receiving = (async () => {
     // One small buffer, reused: the default receive allocates 64 KiB per
