@@ -156,11 +156,12 @@ export function createPwfileBackend(
   const index = new CachedFile(path, (read) => indexPasswd(passwdText(read)));
   return {
     lookup(request: ModuleRequest) {
-      return Promise.resolve(
-        context.persistent
-          ? index.get().get(request.account.toLowerCase())
-          : findPasswd(passwdText(readFileSafely(path)), request.account),
-      );
+      const entry = context.persistent
+        ? index.get().get(request.account.toLowerCase())
+        : findPasswd(passwdText(readFileSafely(path)), request.account);
+      // An empty password field is no account at all, as in the reference:
+      // rejected before any credential is looked at, in lookup mode too.
+      return Promise.resolve(entry?.password === "" ? undefined : entry);
     },
     authenticate(account, request) {
       return checkPassword(scheme, request, account.password);

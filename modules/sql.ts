@@ -434,10 +434,11 @@ export function createSqlBackend(
       return { password: row[0] ?? null, facts };
     },
     async authenticate(account, request) {
+      // A NULL stored password is empty, and never matches.
       const stored = account.password ?? "";
-      const matched = await checkPassword(settings.scheme, request, stored);
-      // An empty or NULL stored password never matches anything.
-      if (!matched || stored === "") return false;
+      if (!(await checkPassword(settings.scheme, request, stored))) {
+        return false;
+      }
       if (account.facts instanceof CvmError) throw account.facts;
       await postQuery(request);
       return true;
