@@ -154,8 +154,10 @@ Deno.test({
       assertEquals(await code("pwfuser", ""), 7);
       for (const mode of ["plain", "crypt"]) {
         const modeEnv = { ...env, CVM_PWFILE_PWCMP: mode };
+        // Version 1 reaches the same request view: once is enough.
+        const versions: (1 | 2)[] = mode === "plain" ? [2, 1] : [2];
         assertEquals(
-          await differences("cvm-pwfile", modeEnv, PWFILE_ACCOUNTS),
+          await differences("cvm-pwfile", modeEnv, PWFILE_ACCOUNTS, versions),
           [],
           mode,
         );
