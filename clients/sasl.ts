@@ -7,8 +7,9 @@
  * CRLF for SMTP, `+ ` and CRLF for IMAP and POP3), responses read as base64
  * lines, `*` (or an empty line) to cancel.
  *
- * Replies, result codes and log lines are those of the reference's
- * cvm-sasl library, and as it does, a success puts the account's facts
+ * Replies and result codes are those of the reference's cvm-sasl library,
+ * log lines those of upstream after its release 0.97 (naming who failed),
+ * and as the reference does, a success puts the account's facts
  * into the environment (`USER`, `HOME`, … as cvm-checkpassword sets them).
  * Where the reference is broken this library is not: every configured
  * mechanism is offered (the reference drops some when several are set),
@@ -211,7 +212,7 @@ function cString(bytes: Uint8Array): Uint8Array {
  * cannot forge a line.
  */
 function logText(text: string | Uint8Array): string {
-  const bytes = typeof text === "string" ? toBytes(text) : cString(text);
+  const bytes = cString(typeof text === "string" ? toBytes(text) : text);
   return Array.from(
     bytes,
     (b) => b >= 32 && b <= 127 ? String.fromCharCode(b) : "?",
@@ -535,7 +536,7 @@ function whoText(
 /**
  * Runs a whole SASL exchange over a text protocol, for a command like
  * SMTP's `AUTH mechanism [initial-response]`, logging the outcome as the
- * reference does since 0.97: `SASL AUTH PLAIN username=bob` (with
+ * upstream does after its release 0.97: `SASL AUTH PLAIN username=bob` (with
  * `sys_username=` and `domain=` when the module said so), `SASL AUTH PLAIN
  * failed username=bob domain=example.com` (the name the client gave, the
  * ucspi local domain), `SASL AUTH LOGIN failed, no username`, `SASL AUTH
