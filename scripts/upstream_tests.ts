@@ -487,13 +487,13 @@ if (import.meta.main) {
     console.error(tests);
     Deno.exit(2);
   }
+  let status = 2;
   try {
     if (!isFile(`${root}/dist/cvm-testclient`)) {
-      const built = await new Deno.Command("bash", {
+      await new Deno.Command("bash", {
         args: [`${root}/scripts/compile.sh`, "--launcher"],
         env: { DENO: Deno.execPath() },
       }).output();
-      if (!built.success) Deno.exit(2);
     }
     const comparison = await compareUpstreamSuite(tests.dir, {
       reference: "/usr/bin",
@@ -504,8 +504,9 @@ if (import.meta.main) {
         ? JSON.stringify(comparison, null, 2)
         : formatComparison(comparison),
     );
-    Deno.exit(comparison.regressions.length === 0 ? 0 : 1);
+    status = comparison.regressions.length === 0 ? 0 : 1;
   } finally {
     tests.cleanup();
   }
+  Deno.exit(status);
 }
