@@ -3,11 +3,13 @@
  * mechanisms PLAIN and LOGIN (module in `$CVM_SASL_PLAIN`, or
  * `$CVM_SASL_LOGIN` for LOGIN) and CRAM-MD5 (`$CVM_SASL_CRAM_MD5`), and the
  * text framing an SMTP, POP3 or IMAP server uses: challenges sent as
- * base64 between a prefix and a suffix (`334 ` and CRLF for SMTP),
- * responses read as base64 lines, `*` (or an empty line) to cancel.
+ * base64 between a prefix and a suffix ({@link SaslFraming}: `334 ` and
+ * CRLF for SMTP, `+ ` and CRLF for IMAP and POP3), responses read as base64
+ * lines, `*` (or an empty line) to cancel.
  *
- * Replies, result codes and log lines are those of the reference's
- * cvm-sasl library, and as it does, a success puts the account's facts
+ * Replies and result codes are those of the reference's cvm-sasl library,
+ * log lines those of upstream after its release 0.97 (naming who failed),
+ * and as the reference does, a success puts the account's facts
  * into the environment (`USER`, `HOME`, … as cvm-checkpassword sets them).
  * Where the reference is broken this library is not: every configured
  * mechanism is offered (the reference drops some when several are set),
@@ -17,12 +19,12 @@
  *
  * @example
  * ```ts
- * import { LineReader, saslAuth2 } from "./sasl.ts";
+ * import { LineReader, saslAuth2, SaslFraming } from "./sasl.ts";
  * const io = {
  *   readLine: new LineReader(Deno.stdin.readable).readLine,
  *   write: (text: string) => Deno.stdout.write(new TextEncoder().encode(text)).then(() => {}),
  * };
- * const result = await saslAuth2(io, "PLAIN", undefined, { prefix: "334 ", suffix: "\r\n" });
+ * const result = await saslAuth2(io, "PLAIN", undefined, SaslFraming.SMTP);
  * ```
  *
  * @module
@@ -61,6 +63,25 @@ export const SaslCode = {
   RESP_BAD: 7,
   /** End of file while waiting for a response. */
   RESP_EOF: 8,
+} as const;
+
+/**
+ * How the text protocols frame a challenge: the prefix before the base64
+ * text and the suffix after it.
+ *
+ * @example
+ * ```ts
+ * import { SaslFraming } from "./sasl.ts";
+ * SaslFraming.IMAP.prefix; // "+ "
+ * ```
+ */
+export const SaslFraming = {
+  /** SMTP: `334 BASE64` CRLF. */
+  SMTP: { prefix: "334 ", suffix: "\r\n" },
+  /** IMAP: `+ BASE64` CRLF. */
+  IMAP: { prefix: "+ ", suffix: "\r\n" },
+  /** POP3: `+ BASE64` CRLF, as IMAP. */
+  POP3: { prefix: "+ ", suffix: "\r\n" },
 } as const;
 
 /** A mechanism that is enabled, and the module string that validates it. */
@@ -186,6 +207,19 @@ function cString(bytes: Uint8Array): Uint8Array {
   return nul < 0 ? bytes : bytes.subarray(0, nul);
 }
 
+/**
+ * Text for a log line as the reference writes it: up to the first NUL,
+ * each byte from 32 to 127 as itself and any other as `?`, so a name
+ * cannot forge a line.
+ */
+function logText(text: string | Uint8Array): string {
+  const bytes = cString(typeof text === "string" ? toBytes(text) : text);
+  return Array.from(
+    bytes,
+    (b) => b >= 32 && b <= 127 ? String.fromCharCode(b) : "?",
+  ).join("");
+}
+
 /** Settings of a SASL exchange. */
 export interface SaslOptions {
   /** The environment (module variables, ucspi domain, split characters). */
@@ -234,6 +268,11 @@ function ucspiLocalDomain(
 export class SaslState {
   /** The SASL user name (as the client gave it) after a success. */
   username = "";
+  /**
+   * The user name the client gave, once the mechanism has read one (also
+   * when it then failed): what a failure's log line names.
+   */
+  triedUsername: Uint8Array = new Uint8Array(0);
   /** The facts the module returned after a success. */
   facts?: ClientFacts;
   readonly #env: Record<string, string | undefined>;
@@ -248,6 +287,11 @@ export class SaslState {
     this.#env = options.env ?? Deno.env.toObject();
     this.#client = options.client ?? {};
     this.#setenv = options.setenv ?? ((k, v) => Deno.env.set(k, v));
+  }
+
+  /** The ucspi local domain (`$TCPLOCALHOST` under tcpserver), if any. */
+  get domain(): string | undefined {
+    return ucspiLocalDomain(this.#env);
   }
 
   /**
@@ -342,6 +386,7 @@ export class SaslState {
       const first = blob.indexOf(0);
       const second = first < 0 ? -1 : blob.indexOf(0, first + 1);
       if (second < 0) return Promise.resolve({ code: SaslCode.RESP_BAD });
+      this.triedUsername = blob.slice(first + 1, second);
       return this.#password(
         module,
         blob.subarray(first + 1, second),
@@ -353,21 +398,18 @@ export class SaslState {
   }
 
   #login(module: string, initial?: Uint8Array): Promise<SaslStep> {
-    const password = (username: Uint8Array) =>
-      this.#challenge(
-        "Password:",
-        (pass) => this.#password(module, username, cString(pass)),
-      );
-    if (initial === undefined) {
+    const password = (username: Uint8Array): Promise<SaslStep> => {
+      if (username.length === 0) {
+        return Promise.resolve({ code: SaslCode.RESP_BAD });
+      }
+      this.triedUsername = username.slice();
       return this.#challenge(
-        "Username:",
-        (user) => password(cString(user)),
+        "Password:",
+        (pass) => this.#password(module, cString(username), cString(pass)),
       );
-    }
-    if (initial.length === 0) {
-      return Promise.resolve({ code: SaslCode.RESP_BAD });
-    }
-    return password(cString(initial));
+    };
+    if (initial === undefined) return this.#challenge("Username:", password);
+    return password(initial);
   }
 
   #cram(module: string, initial?: Uint8Array): Promise<SaslStep> {
@@ -387,6 +429,7 @@ export class SaslState {
       if (!/^[0-9A-Fa-f]{32}$/.test(digest)) {
         return Promise.resolve({ code: SaslCode.RESP_BAD });
       }
+      this.triedUsername = toBytes(text.slice(0, space));
       // The digest goes to the module as the hex text the client sent.
       // (The reference decodes it to 16 bytes, starting one character
       // early, so no module could ever accept its responses.)
@@ -465,9 +508,9 @@ export interface SaslIo {
 
 /** Framing and settings of a text-protocol exchange. */
 export interface SaslAuthOptions extends SaslOptions {
-  /** Written before each base64 challenge, e.g. "334 " (SMTP) or "+ " (IMAP). */
+  /** Written before each base64 challenge, e.g. "334 " (SMTP) or "+ " (IMAP); default "". */
   prefix?: string;
-  /** Written after each challenge, e.g. "\r\n". */
+  /** Written after each challenge; default "\r\n". */
   suffix?: string;
 }
 
@@ -479,10 +522,29 @@ export interface SaslResult {
   state: SaslState;
 }
 
+/** `username=… [sys_username=…] [domain=…]`, each value made log-safe. */
+function whoText(
+  username: string | Uint8Array,
+  sysUsername: string | undefined,
+  domain: string | undefined,
+): string {
+  let text = `username=${logText(username)}`;
+  if (sysUsername !== undefined) {
+    text += ` sys_username=${logText(sysUsername)}`;
+  }
+  if (domain) text += ` domain=${logText(domain)}`;
+  return text;
+}
+
 /**
  * Runs a whole SASL exchange over a text protocol, for a command like
  * SMTP's `AUTH mechanism [initial-response]`, logging the outcome as the
- * reference does (`SASL AUTH PLAIN username=bob`, `SASL AUTH PLAIN failed`).
+ * upstream does after its release 0.97: `SASL AUTH PLAIN username=bob` (with
+ * `sys_username=` and `domain=` when the module said so), `SASL AUTH PLAIN
+ * failed username=bob domain=example.com` (the name the client gave, the
+ * ucspi local domain), `SASL AUTH LOGIN failed, no username`, `SASL AUTH
+ * FOO failed: no such mechanism`. Names are cut at a NUL, and bytes outside
+ * 32–127 are written as `?`.
  *
  * @param io Reads responses, writes challenges.
  * @param mechanism The mechanism the client asked for.
@@ -491,8 +553,11 @@ export interface SaslResult {
  * @returns The code and the state.
  * @example
  * ```ts
- * import { saslAuth2 } from "./sasl.ts";
- * // const { code } = await saslAuth2(io, "LOGIN", undefined, { prefix: "334 ", suffix: "\r\n" });
+ * import { saslAuth2, SaslFraming } from "./sasl.ts";
+ * const io = { readLine: () => Promise.resolve(undefined), write: () => Promise.resolve() };
+ * const env = {}; // no $CVM_SASL_PLAIN: no mechanism
+ * const { code } = await saslAuth2(io, "LOGIN", undefined, { ...SaslFraming.SMTP, env, log: () => {} });
+ * code; // 2 (NO_MECH)
  * ```
  */
 export async function saslAuth2(
@@ -505,7 +570,7 @@ export async function saslAuth2(
     ((line: string) =>
       writeStderr(`${options.program ?? "sasl-auth-test"}: ${line}\n`));
   const state = new SaslState(options);
-  const said = `SASL AUTH ${mechanism}`;
+  const said = `SASL AUTH ${logText(mechanism)}`;
   let initial: Uint8Array | undefined;
   if (initialResponse !== undefined) {
     initial = decodeBase64Line(initialResponse);
@@ -518,7 +583,7 @@ export async function saslAuth2(
   while (step.code === SaslCode.CHALLENGE) {
     await io.write(
       `${options.prefix ?? ""}${encodeBase64(step.challenge!)}${
-        options.suffix ?? ""
+        options.suffix ?? "\r\n"
       }`,
     );
     const line = await io.readLine();
@@ -541,14 +606,21 @@ export async function saslAuth2(
   }
   if (step.code === SaslCode.AUTH_OK) {
     const facts = state.facts;
-    let line = `${said} username=${facts?.username ?? ""}`;
-    if (facts?.sysUsername !== undefined) {
-      line += ` sys_username=${facts.sysUsername}`;
-    }
-    if (facts?.domain !== undefined) line += ` domain=${facts.domain}`;
-    log(line);
+    log(
+      `${said} ${
+        whoText(facts?.username ?? "", facts?.sysUsername, facts?.domain)
+      }`,
+    );
+  } else if (step.code === SaslCode.NO_MECH) {
+    log(`${said} failed: no such mechanism`);
+  } else if (state.triedUsername.length > 0) {
+    // Who failed, for fail2ban and the admin: the name as the client gave
+    // it, and the local domain it was tried in.
+    log(
+      `${said} failed ${whoText(state.triedUsername, undefined, state.domain)}`,
+    );
   } else {
-    log(`${said} failed`);
+    log(`${said} failed, no username`);
   }
   return { code: step.code, state };
 }
@@ -563,8 +635,11 @@ export async function saslAuth2(
  * @returns The code and the state.
  * @example
  * ```ts
- * import { saslAuth1 } from "./sasl.ts";
- * // await saslAuth1(io, "LOGIN", { prefix: "334 ", suffix: "\r\n" });
+ * import { saslAuth1, SaslFraming } from "./sasl.ts";
+ * const io = { readLine: () => Promise.resolve(undefined), write: () => Promise.resolve() };
+ * const env = { CVM_SASL_PLAIN: "/usr/bin/cvm-pwfile" };
+ * const { code } = await saslAuth1(io, "LOGIN", { ...SaslFraming.IMAP, env, log: () => {} });
+ * code; // 8 (RESP_EOF: the client sent no user name)
  * ```
  */
 export function saslAuth1(

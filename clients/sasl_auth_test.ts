@@ -1,77 +1,85 @@
 /**
- * sasl-auth-test: drives the SASL library over stdin/stdout the way an
- * SMTP server does, to try a configuration by hand or from a script.
+ * sasl-auth-test: runs one SASL exchange through the library, the way the
+ * upstream cvm test suite drives it.
  *
  * ```
- * sasl-auth-test                          print the AUTH capability line
- * sasl-auth-test MECHANISM [RESPONSE]     run one exchange
- * sasl-auth-test "MECHANISM RESPONSE"     the same, from an AUTH argument
+ * sasl-auth-test "MECHANISM [INITIAL-RESPONSE]"
  * ```
  *
- * Challenges go to stdout as `334 BASE64` lines (CRLF), responses are read
- * from stdin as base64 lines (`*` cancels). The exchange ends with one
- * reply line: `235 Authentication succeeded.` or the library's failure
- * reply (e.g. `501 Authentication failed.`); the library logs the outcome
- * on stderr (`sasl-auth-test: SASL AUTH PLAIN username=bob`). The exit
- * status is the SASL result code (0 success, 1 failed, 2 unknown
- * mechanism, 3 temporary failure, 6 initial response not allowed, 7 bad
- * response, 8 end of input).
+ * It takes exactly one argument, the AUTH command's string; anything else
+ * is a usage error (exit 1). Every run starts with the capability line on
+ * stderr (`sasl-auth-test: AUTH LOGIN PLAIN`); with no mechanism
+ * configured it dies there. Challenges go to stdout as `+ BASE64` lines
+ * (CRLF), the IMAP and POP3 form; responses are read from stdin as base64
+ * lines (`*` cancels). A success prints nothing more: the library's log
+ * line on stderr says who logged in (`sasl-auth-test: SASL AUTH PLAIN
+ * username=bob`). A failure dies with exit status 1:
+ *
+ * ```
+ * sasl-auth-test: Fatal: sasl_auth1 failed: 8
+ *   535 End of file reached.
+ * ```
+ *
+ * where 8 is the SASL code and the second line the reply a server would
+ * send.
  *
  * @module
  */
 
-import { FatalError, type Invocation, writeStdout } from "../program.ts";
+import {
+  FatalError,
+  type Invocation,
+  writeStderr,
+  writeStdout,
+} from "../program.ts";
 import {
   LineReader,
   saslAuth1,
-  saslAuth2,
   saslAuthMessage,
   saslCaps,
   SaslCode,
-  type SaslIo,
+  SaslFraming,
 } from "./sasl.ts";
 
 /**
  * The sasl-auth-test program.
  *
  * @param invocation Name, arguments, environment.
- * @returns The exit status: the SASL result code.
+ * @returns 0 after a success.
+ * @throws {FatalError} 1 for a usage error, no mechanism, or a failed exchange.
  * @example
  * ```ts
  * import { saslAuthTestMain } from "./sasl_auth_test.ts";
- * // Deno.exit(await saslAuthTestMain({ name: "sasl-auth-test", args: ["PLAIN"], env }));
+ * const status = await saslAuthTestMain({
+ *   name: "sasl-auth-test",
+ *   args: ["PLAIN"],
+ *   env: {},
+ * }).catch((e) => e.status); // 1: no mechanism is configured
  * ```
  */
 export async function saslAuthTestMain(
   invocation: Invocation,
 ): Promise<number> {
   const { args, env, name } = invocation;
-  if (args.length > 2) {
+  if (args.length !== 1) throw new FatalError(1, `usage: ${name} string`);
+  const caps = saslCaps(env);
+  if (caps === undefined) throw new FatalError(1, "sasl_auth_cap failed");
+  writeStderr(`${name}: ${caps}\n`);
+  const reader = new LineReader(Deno.stdin.readable);
+  const { code } = await saslAuth1(
+    {
+      readLine: reader.readLine,
+      write: (text) => Promise.resolve(writeStdout(text)),
+    },
+    args[0],
+    { env, program: name, ...SaslFraming.IMAP },
+  );
+  if (code !== SaslCode.AUTH_OK) {
+    const reply = saslAuthMessage(code);
     throw new FatalError(
       1,
-      `usage: ${name} [MECHANISM [INITIAL-RESPONSE]]`,
+      `sasl_auth1 failed: ${code}\n  ${reply.code} ${reply.message}`,
     );
   }
-  if (args.length === 0) {
-    const caps = saslCaps(env);
-    if (caps === undefined) return 1;
-    writeStdout(`${caps}\r\n`);
-    return 0;
-  }
-  const reader = new LineReader(Deno.stdin.readable);
-  const io: SaslIo = {
-    readLine: reader.readLine,
-    write: (text) => Promise.resolve(writeStdout(text)),
-  };
-  const options = { env, program: name, prefix: "334 ", suffix: "\r\n" };
-  const { code } = args.length === 1 && args[0].includes(" ")
-    ? await saslAuth1(io, args[0], options)
-    : await saslAuth2(io, args[0], args[1], options);
-  if (code === SaslCode.AUTH_OK) {
-    writeStdout("235 Authentication succeeded.\r\n");
-  } else {
-    const reply = saslAuthMessage(code);
-    writeStdout(`${reply.code} ${reply.message}\r\n`);
-  }
-  return code;
+  return 0;
 }

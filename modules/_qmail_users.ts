@@ -1,7 +1,9 @@
 /**
- * qmail's user lookup for a local part, as qmail-lspawn and qmail-getpw do
- * it: `users/cdb` (exact `=` entries, then `+` wildcard prefixes), else the
- * system accounts with the longest `user-ext` split, else the `alias` user.
+ * qmail's user lookup for a local part, as the reference's cvm-qmail does
+ * it: for the whole local part, then each shorter `user-ext` split, then
+ * the empty name, first `users/cdb` (exact `=` entries, `+` wildcard
+ * prefixes, the `+:` catch-all), then the system account of that name (the
+ * `alias` user for the empty name).
  *
  * @module
  */
@@ -111,83 +113,110 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** What the search needs of a system account (getpwnam's entry). */
+export interface SystemAccount {
+  /** The login name. */
+  name: string;
+  /** The user id. */
+  uid: number;
+  /** The group id. */
+  gid: number;
+  /** The home directory. */
+  dir: string;
+}
+
+/** One name the search tries, and what of the local part it leaves over. */
+interface Candidate {
+  /** The name as given (for getpwnam when a users/cdb exists). */
+  name: string;
+  /** "" for the whole local part, "-" for a prefix or the catch-all. */
+  dash: "" | "-";
+  /** The lower-cased rest of the local part after the name and its dash. */
+  rest: string;
+}
+
 /**
- * Looks a lower-cased local part up in a users/cdb as the reference does:
- * the exact key `!local\0`, then the wildcard keys `!prefix` for each
- * prefix of the local part ending in a dash, longest first, and finally
- * `!` itself. A wildcard match gets the rest of the local part appended to
- * its extension. (qmail-lspawn takes the wildcard characters from the
- * record under the empty key; the reference always uses the dash.)
+ * The names the reference tries for a local part, in order: the whole
+ * local part, then each prefix ending before a dash (longest first, down
+ * to the empty prefix of a local part that starts with one), then the
+ * empty name, the catch-all.
+ */
+function candidates(local: string): Candidate[] {
+  const lower = asciiLower(local);
+  const out: Candidate[] = [{ name: local, dash: "", rest: "" }];
+  for (let i = local.length; i > 0;) {
+    i = local.lastIndexOf("-", i - 1);
+    if (i < 0) break;
+    out.push({ name: local.slice(0, i), dash: "-", rest: lower.slice(i + 1) });
+  }
+  out.push({ name: "", dash: "-", rest: lower });
+  return out;
+}
+
+/**
+ * Finds where a local part is delivered, in the reference's order: for
+ * each name it tries (the whole local part, then each prefix ending before
+ * a dash, longest first, then the empty name), first `users/cdb` (key
+ * `!name\0` for the whole local part, `!name-` for a prefix, `!` for the
+ * empty name), then the system account of that name (`alias` for the
+ * empty name). So a system account such as `nobody` wins over a wildcard
+ * or a catch-all entry. A wildcard match gets the rest of the local part
+ * appended to its extension. With a users/cdb the system account is looked
+ * up by the name as given, without one by the lower-cased name, as the
+ * reference does.
  *
- * @param cdb The users database.
- * @param local The lower-cased local part.
- * @returns The user, undefined when absent.
- * @throws {CvmError} IO for a malformed record.
+ * @param local The local part, as sent.
+ * @param cdb The users database, undefined when there is none.
+ * @param getpw Looks a system account up by name.
+ * @returns The user, or undefined when no name matches.
+ * @throws {CvmError} IO for a malformed users/cdb record.
  * @example
  * ```ts
- * import { lookupUsersCdb } from "./_qmail_users.ts";
- * // lookupUsersCdb(Cdb.fromBytes(bytes), "bob-ext");
+ * import { lookupLocalPart } from "./_qmail_users.ts";
+ * const nobody = { name: "nobody", uid: 65534, gid: 65534, dir: "/nonexistent" };
+ * const user = lookupLocalPart("nobody-ext", undefined, (n) => n === "nobody" ? nobody : undefined);
+ * user?.ext; // "ext"
  * ```
  */
-export function lookupUsersCdb(
-  cdb: Cdb,
+export function lookupLocalPart(
   local: string,
+  cdb: Cdb | undefined,
+  getpw: (name: string) => SystemAccount | undefined,
 ): QmailUser | undefined {
-  const key = encoder.encode(`!${local}`);
-  const parse = (data: Uint8Array) => {
-    const user = parseUsersRecord(data);
-    if (user === undefined) {
-      throw new CvmError(ErrorCode.IO, "malformed users/cdb record");
+  for (const { name, dash, rest } of candidates(local)) {
+    const lower = asciiLower(name);
+    if (cdb !== undefined) {
+      const key = lower === "" ? "!" : `!${lower}${dash === "" ? "\0" : "-"}`;
+      const data = cdb.get(encoder.encode(key));
+      if (data !== undefined) {
+        // A wildcard record has no final NUL: the rest extends its ext.
+        const user = parseUsersRecord(concatBytes(data, encoder.encode(rest)));
+        if (user === undefined) {
+          throw new CvmError(ErrorCode.IO, "malformed users/cdb record");
+        }
+        return { ...user, rest };
+      }
     }
-    return user;
-  };
-  const exact = cdb.get(concatBytes(key, new Uint8Array([0])));
-  if (exact !== undefined) return parse(exact);
-  for (let i = key.length; i >= 1; i--) {
-    if (i > 1 && key[i - 1] !== 0x2d) continue; // '-'
-    const data = cdb.get(key.subarray(0, i));
-    if (data === undefined) continue;
-    // The key covered "!" plus i - 1 bytes of the local part.
-    const rest = key.subarray(i);
-    return { ...parse(concatBytes(data, rest)), rest: decoder.decode(rest) };
+    const pw = getpw(
+      lower === "" ? "alias" : cdb === undefined ? lower : name,
+    );
+    if (pw !== undefined) {
+      return {
+        user: pw.name,
+        uid: String(pw.uid),
+        gid: String(pw.gid),
+        home: pw.dir,
+        dash,
+        ext: rest,
+        rest,
+      };
+    }
   }
   return undefined;
 }
 
-/**
- * Looks a local part up among the system accounts as qmail-getpw does:
- * the whole local part, then each prefix ending before a dash (longest
- * first); the rest after that dash is the extension.
- *
- * @param local The lower-cased local part.
- * @returns The user, or undefined when no prefix is an account.
- * @throws {CvmError} IO when the account lookup itself fails.
- * @example
- * ```ts
- * import { lookupSystemUser } from "./_qmail_users.ts";
- * lookupSystemUser("root-anything")?.ext; // "anything"
- * ```
- */
-export function lookupSystemUser(local: string): QmailUser | undefined {
-  for (let s = local.length; s >= 0; s--) {
-    if (s < local.length && local[s] !== "-") continue;
-    const pw = getpw(local.slice(0, s));
-    if (pw === undefined) continue;
-    const extended = s < local.length;
-    return {
-      user: pw.name,
-      uid: String(pw.uid),
-      gid: String(pw.gid),
-      home: pw.dir,
-      dash: extended ? "-" : "",
-      ext: extended ? local.slice(s + 1) : "",
-      rest: extended ? local.slice(s + 1) : "",
-    };
-  }
-  return undefined;
-}
-
-function getpw(name: string) {
+/** getpwnam, a failing name service being a temporary error. */
+function systemAccount(name: string): SystemAccount | undefined {
   try {
     return getpwnam(name);
   } catch (e) {
@@ -200,8 +229,8 @@ function getpw(name: string) {
 
 /**
  * The users database of a qmail root: `users/cdb` when it can be opened
- * (re-read when it changes), else the system accounts; the `alias` user
- * (or another) catches what neither knows.
+ * (re-read when it changes) and the system accounts, searched as
+ * {@link lookupLocalPart} says.
  *
  * @example
  * ```ts
@@ -234,38 +263,19 @@ export class QmailUsers {
   }
 
   /**
-   * Finds where a local part is delivered.
+   * Finds where a local part is delivered (see {@link lookupLocalPart}).
    *
-   * @param local The local part (any case; it is lower-cased).
-   * @param alias The catch-all account (qmail's "alias").
+   * @param local The local part, as sent.
    * @returns The user, or undefined when not even the catch-all exists.
    * @throws {CvmError} IO when users/cdb or the account lookup fails.
    */
-  lookup(local: string, alias = "alias"): QmailUser | undefined {
-    const lower = asciiLower(local);
+  lookup(local: string): QmailUser | undefined {
     const cdb = this.#cdb.get();
-    if (cdb !== undefined) {
-      let found: QmailUser | undefined;
-      try {
-        found = lookupUsersCdb(cdb, lower);
-      } catch (e) {
-        if (e instanceof CvmError) throw e;
-        throw new CvmError(ErrorCode.IO, "users/cdb is corrupt");
-      }
-      if (found !== undefined) return found;
+    try {
+      return lookupLocalPart(local, cdb, systemAccount);
+    } catch (e) {
+      if (e instanceof CvmError) throw e;
+      throw new CvmError(ErrorCode.IO, "users/cdb is corrupt");
     }
-    const system = lookupSystemUser(lower);
-    if (system !== undefined) return system;
-    const pw = getpw(alias);
-    if (pw === undefined) return undefined;
-    return {
-      user: pw.name,
-      uid: String(pw.uid),
-      gid: String(pw.gid),
-      home: pw.dir,
-      dash: lower === "" ? "" : "-",
-      ext: lower,
-      rest: lower,
-    };
   }
 }

@@ -22,7 +22,7 @@ export interface ModuleRequest {
   domain: string;
   /** Whether a domain credential was sent at all. */
   domainGiven: boolean;
-  /** The password credential, when sent. */
+  /** The password credential, when sent and not empty. */
   password?: Uint8Array;
   /** The challenge credential (APOP, CRAM-MD5), when sent. */
   challenge?: Uint8Array;
@@ -101,11 +101,14 @@ export function toModuleRequest(request: Request): ModuleRequest {
     request.credentials.find((c) => c.type === type)?.value;
   const domain = get(CredentialType.DOMAIN);
   const responseType = get(CredentialType.RESPONSE_TYPE);
+  // A password of length 0 is no password (NOCRED), as in the reference,
+  // whose modules test a credential's length, never its presence.
+  const password = get(CredentialType.PASSWORD);
   return {
     account: toText(get(CredentialType.ACCOUNT) ?? new Uint8Array(0)),
     domain: domain ? toText(domain) : "",
     domainGiven: domain !== undefined,
-    password: get(CredentialType.PASSWORD),
+    password: password?.length ? password : undefined,
     challenge: get(CredentialType.CHALLENGE),
     response: get(CredentialType.RESPONSE),
     responseType: responseType ? toText(responseType) : undefined,

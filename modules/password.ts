@@ -81,7 +81,10 @@ function expectedResponse(
 /**
  * Checks a request's credentials against a stored password. A password
  * credential is compared by the scheme; challenge, response and response
- * type (APOP, CRAM-MD5) are checked only against plain-text storage.
+ * type (APOP, CRAM-MD5) are checked only against plain-text storage. An
+ * empty stored password never matches (and a crypt hash such as `*` or
+ * `!…` cannot); an empty password credential is none (the request view
+ * drops it), so the answer is NOCRED.
  *
  * @param scheme How the stored password is kept.
  * @param request The request (its password or challenge-response credentials).
@@ -105,12 +108,20 @@ export async function checkPassword(
   stored: string,
   decoy?: CryptDecoy,
 ): Promise<boolean> {
+  // The credentials are looked at first, as the reference does: with none
+  // to check the answer is NOCRED, whatever is stored. An empty stored
+  // password then never matches, in any scheme (its HMAC key would be
+  // public, and "" would equal a password that should never be empty).
   if (request.password !== undefined) {
     if (scheme === "plain") {
-      return bytesEqual(request.password, toBytes(stored));
+      return stored !== "" && bytesEqual(request.password, toBytes(stored));
+    }
+    if (stored === "") {
+      // Never a match, but as costly as one: the timing must not tell.
+      await decoy?.reject(request.password);
+      return false;
     }
     if (decoy) return await decoy.verify(request.password, stored);
-    if (stored === "") return false;
     const { verifyCrypt } = await import("../sys/crypt.ts");
     return await verifyCrypt(request.password, stored);
   }
@@ -122,6 +133,7 @@ export async function checkPassword(
     if (expected === undefined) {
       throw new CvmError(ErrorCode.NOCRED, "unknown response type");
     }
+    if (stored === "") return false;
     return bytesEqual(
       toBytes(responseHex(responseType, response)),
       toBytes(expected),

@@ -180,11 +180,12 @@ export function createPwfileBackend(
   );
   return {
     lookup(request: ModuleRequest) {
-      return Promise.resolve(
-        context.persistent
-          ? index.get().get(asciiLower(request.account))
-          : findPasswd(passwdText(readFileSafely(path)), request.account),
-      );
+      const entry = context.persistent
+        ? index.get().get(asciiLower(request.account))
+        : findPasswd(passwdText(readFileSafely(path)), request.account);
+      // An empty password field is no account at all, as in the reference:
+      // rejected before any credential is looked at, in lookup mode too.
+      return Promise.resolve(entry?.password === "" ? undefined : entry);
     },
     authenticate(account, request) {
       return checkPassword(scheme, request, account.password, decoy);

@@ -546,6 +546,7 @@ export function createSqlBackend(
       return { password: row[0] ?? null, facts };
     },
     async authenticate(account, request) {
+      // A NULL stored password is empty, and never matches.
       const stored = account.password ?? "";
       const matched = await checkPassword(
         settings.scheme,
@@ -553,7 +554,6 @@ export function createSqlBackend(
         stored,
         decoy,
       );
-      // An empty or NULL stored password never matches anything.
       if (!matched || stored === "") return false;
       if (account.facts instanceof CvmError) throw account.facts;
       await postQuery(request);

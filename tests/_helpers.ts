@@ -217,7 +217,8 @@ export async function startServer(
   };
   await waitFor(/^Starting\.$/);
   const waitForLines = async (count: number) => {
-    // A reply is sent before its log line is written: give the line a moment.
+    // The line is written before the reply, but this reader sees it through
+    // a pipe: give it a moment.
     for (let i = 0; i < 400 && log.length < count && !exited; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }

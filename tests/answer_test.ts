@@ -115,7 +115,7 @@ Deno.test("answerRequest() turns a backend's CvmError into that temporary code a
   assertEquals(boom.code, ErrorCode.GENERAL);
 });
 
-Deno.test("answerRequest() answers NOCRED without an account or a password", async () => {
+Deno.test("answerRequest() answers NOCRED without an account or a password, or with an empty one", async () => {
   const noAccount = await answerRequest(
     fakeBackend(),
     request([[3, "pw"]], []),
@@ -128,6 +128,13 @@ Deno.test("answerRequest() answers NOCRED without an account or a password", asy
     {},
   );
   assertEquals(noPassword.code, ErrorCode.NOCRED);
+  // A password credential of length 0 is no password, as in the reference.
+  const emptyPassword = await answerRequest(
+    fakeBackend(),
+    request([[1, "bob"], [3, ""]], []),
+    {},
+  );
+  assertEquals(emptyPassword.code, ErrorCode.NOCRED);
 });
 
 Deno.test("answerRequest() in lookup mode skips authenticate and checks a non-empty secret", async () => {

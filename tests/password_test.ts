@@ -97,3 +97,36 @@ Deno.test("checkPassword() checks an APOP digest and refuses what it cannot chec
     (e) => e instanceof CvmError && e.code === ErrorCode.NOCRED,
   );
 });
+
+Deno.test("checkPassword() never matches an empty stored password, challenge-response included", async () => {
+  for (const scheme of ["plain", "crypt"] as const) {
+    assertEquals(
+      await checkPassword(scheme, { password: enc("x") }, ""),
+      false,
+    );
+  }
+  // The HMAC and MD5 of an empty password are anyone's to compute.
+  const cram = createHmac("md5", "").update(challenge).digest("hex");
+  const apop = createHash("md5").update(challenge).digest("hex");
+  assertEquals(
+    await checkPassword("plain", {
+      challenge,
+      response: enc(cram),
+      responseType: "CRAM-MD5",
+    }, ""),
+    false,
+  );
+  assertEquals(
+    await checkPassword("plain", {
+      challenge,
+      response: enc(apop),
+      responseType: "APOP",
+    }, ""),
+    false,
+  );
+  // With nothing to check, NOCRED comes first, as in the reference.
+  await assert.rejects(
+    () => checkPassword("plain", {}, ""),
+    (e) => e instanceof CvmError && e.code === ErrorCode.NOCRED,
+  );
+});

@@ -18,9 +18,10 @@ import {
 import { asciiLower } from "../protocol/mod.ts";
 import { qmailOptionsFromEnv } from "../modules/_qmail_lookup.ts";
 import {
-  lookupUsersCdb,
+  lookupLocalPart,
   parseUnsignedLong,
   parseUsersRecord,
+  type SystemAccount,
 } from "../modules/_qmail_users.ts";
 import { Cdb } from "../modules/cdb.ts";
 import { makeCdb } from "../modules/cdb_make.ts";
@@ -114,7 +115,7 @@ Deno.test("parseUsersRecord() needs six fields, a final NUL implied", () => {
   assertEquals(record("u\x00x\x002\x00/h\x00-\x00"), undefined);
 });
 
-Deno.test("lookupUsersCdb() tries exact, then prefixes ending in a dash", () => {
+Deno.test("lookupLocalPart() tries exact, then prefixes ending in a dash, then the catch-all", () => {
   const rec = (uid: number, ext: string) =>
     `u\x00${uid}\x002\x00/h\x00-\x00${ext}`;
   const cdb = Cdb.fromBytes(makeCdb([
@@ -124,14 +125,59 @@ Deno.test("lookupUsersCdb() tries exact, then prefixes ending in a dash", () => 
     ["!a+", rec(3, "plus")],
     ["!", rec(4, "all")],
   ]));
-  assertEquals(lookupUsersCdb(cdb, "a-b")?.uid, "1");
-  assertEquals(lookupUsersCdb(cdb, "a-c-d")?.ext, "wc-d");
-  assertEquals(lookupUsersCdb(cdb, "a-c-d")?.rest, "c-d");
-  assertEquals(lookupUsersCdb(cdb, "a-b")?.rest, "");
-  assertEquals(lookupUsersCdb(cdb, "a+b")?.ext, "alla+b");
-  assertEquals(lookupUsersCdb(cdb, "")?.ext, "all");
+  const none = () => undefined;
+  assertEquals(lookupLocalPart("a-b", cdb, none)?.uid, "1");
+  assertEquals(lookupLocalPart("A-B", cdb, none)?.uid, "1");
+  assertEquals(lookupLocalPart("a-c-d", cdb, none)?.ext, "wc-d");
+  assertEquals(lookupLocalPart("a-c-d", cdb, none)?.rest, "c-d");
+  assertEquals(lookupLocalPart("a-b", cdb, none)?.rest, "");
+  assertEquals(lookupLocalPart("a+b", cdb, none)?.ext, "alla+b");
+  assertEquals(lookupLocalPart("", cdb, none)?.ext, "all");
+  assertEquals(lookupLocalPart("-x", cdb, none)?.rest, "x");
   const bad = Cdb.fromBytes(makeCdb([["!x\0", "u\x001"]]));
-  throws(() => lookupUsersCdb(bad, "x"), /malformed/);
+  throws(() => lookupLocalPart("x", bad, none), /malformed/);
+});
+
+Deno.test("lookupLocalPart() asks the system accounts for each name before the next, shorter one", () => {
+  const account = (name: string): SystemAccount => ({
+    name,
+    uid: 10,
+    gid: 20,
+    dir: `/home/${name}`,
+  });
+  const known = new Set(["nobody", "bob-list", "bob", "alias", "Case"]);
+  const asked: string[] = [];
+  const getpw = (name: string) => {
+    asked.push(name);
+    return known.has(name) ? account(name) : undefined;
+  };
+  const rec = (user: string) => `${user}\x001\x002\x00/h\x00-\x00`;
+  const cdb = Cdb.fromBytes(makeCdb([
+    ["!bob-", rec("wild")],
+    ["!", rec("catchall")],
+  ]));
+  // A system account beats the catch-all and a wildcard of a shorter name.
+  assertEquals(lookupLocalPart("nobody", cdb, getpw)?.user, "nobody");
+  assertEquals(lookupLocalPart("bob-list", cdb, getpw)?.user, "bob-list");
+  asked.length = 0;
+  const ext = lookupLocalPart("nobody-x-y", cdb, getpw);
+  assertEquals([ext?.user, ext?.dash, ext?.ext], ["nobody", "-", "x-y"]);
+  assertEquals(asked, ["nobody-x-y", "nobody-x", "nobody"]);
+  // A wildcard beats a system account of a shorter name.
+  assertEquals(lookupLocalPart("bob-list-x", cdb, getpw)?.user, "bob-list");
+  assertEquals(lookupLocalPart("bob-x", cdb, getpw)?.user, "wild");
+  assertEquals(lookupLocalPart("zed-x", cdb, getpw)?.user, "catchall");
+  // With a users/cdb, accounts are asked for by the name as given;
+  // without one, lower-cased.
+  assertEquals(lookupLocalPart("NOBODY", cdb, getpw)?.user, "catchall");
+  assertEquals(lookupLocalPart("NOBODY", undefined, getpw)?.user, "nobody");
+  assertEquals(lookupLocalPart("Case", cdb, getpw)?.user, "Case");
+  // Without either, the empty name is the alias user.
+  const alias = lookupLocalPart("zed-x", undefined, getpw);
+  assertEquals([alias?.user, alias?.dash, alias?.ext], ["alias", "-", "zed-x"]);
+  const empty = lookupLocalPart("", undefined, getpw);
+  assertEquals([empty?.user, empty?.dash, empty?.ext], ["alias", "", ""]);
+  assertEquals(lookupLocalPart("zed", undefined, () => undefined), undefined);
 });
 
 Deno.test("asciiLower() and qmailOptionsFromEnv() defaults", () => {

@@ -375,6 +375,41 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "users/cdb with a catch-all: system accounts answer for their own names, before wildcards and the catch-all",
+        async () => {
+          rmQmailFiles(a.home, aFoo.home, alias.home);
+          await fx.usersCdb([
+            usersWild("", alias, "-", ""),
+            usersWild(`${a.name}-`, a, "-", "w"),
+          ]);
+          touch(`${alias.home}/.qmail-zzz`);
+          touch(`${a.home}/.qmail-wfoo`);
+          touch(`${aFoo.home}/.qmail-x`);
+          // The issue's case: nobody is a system account.
+          const nobody = await same(["nobody", "local.test"]);
+          assertEquals(nobody.code, 0);
+          assertEquals(
+            nobody.stdout.includes("user name:        nobody\n"),
+            true,
+          );
+          await same(["nobody-ext", "local.test"]);
+          // getpwnam gets the name as sent when there is a users/cdb.
+          await same(["NOBODY", "local.test"]);
+          await same(["zzz", "local.test"]);
+          // "<a>-foo" is a system account and "<a>-" a wildcard.
+          await same([aFoo.name, "local.test"]);
+          await same([`${aFoo.name}-x`, "local.test"]);
+          await same([`${aFoo.name}-y`, "local.test"]);
+          await same([`${a.name}-zzz`, "local.test"]);
+          await same([a.name, "local.test"]);
+          await same([`${a.name}-`, "local.test"]);
+          await same(["-zzz", "local.test"]);
+          await fx.usersCdb(undefined);
+          rmQmailFiles(a.home, aFoo.home, alias.home);
+        },
+      );
+
       await t.step("users/cdb: broken files", async () => {
         // Shorter than its 2048-byte header: ours answers IO for every name.
         // The reference reads lazily, so its answer depends on the name's

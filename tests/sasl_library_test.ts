@@ -185,7 +185,7 @@ Deno.test({
         );
         assertEquals(code, SaslCode.AUTH_FAILED);
         assertEquals(io.sent, []);
-        assertEquals(log, ["SASL AUTH PLAIN failed"]);
+        assertEquals(log, ["SASL AUTH PLAIN failed username=alice"]);
       });
 
       await t.step("end of input, cancel, bad response", async () => {
@@ -200,7 +200,7 @@ Deno.test({
         );
         assertEquals(log, [
           "SASL AUTH PLAIN failed: aborted",
-          "SASL AUTH PLAIN failed",
+          "SASL AUTH PLAIN failed, no username",
         ]);
         assertEquals(
           (await saslAuth2(scripted("!"), "PLAIN", undefined, options)).code,
@@ -211,6 +211,55 @@ Deno.test({
           SaslCode.NO_MECH,
         );
       });
+
+      await t.step(
+        "failure log lines name who failed, made safe for a log (as upstream after 0.97)",
+        async () => {
+          const run = async (
+            argument: string,
+            answers: string[] = [],
+            env: Record<string, string> = {},
+          ) => {
+            log.length = 0;
+            await saslAuth1(scripted(...answers), argument, {
+              ...options,
+              env: { ...options.env, ...env },
+            });
+            return log;
+          };
+          const ucspi = { PROTO: "TCP", TCPLOCALHOST: "mail.example" };
+          assertEquals(await run(`PLAIN ${btoa("\0alice\0bad")}`, [], ucspi), [
+            "SASL AUTH PLAIN failed username=alice domain=mail.example",
+          ]);
+          // The authorization identity is not who failed.
+          assertEquals(await run(`PLAIN ${btoa("admin\0alice\0bad")}`), [
+            "SASL AUTH PLAIN failed username=alice",
+          ]);
+          // Bytes outside 32-127 are "?"; a name ends at a NUL.
+          assertEquals(
+            await run(`PLAIN ${btoa("\0a\x1b[2J\xffb\0bad")}`),
+            ["SASL AUTH PLAIN failed username=a?[2J?b"],
+          );
+          assertEquals(await run("LOGIN", [btoa("al\0x"), btoa("bad")]), [
+            "SASL AUTH LOGIN failed username=al",
+          ]);
+          assertEquals(await run(`PLAIN ${btoa("\0\0apw")}`), [
+            "SASL AUTH PLAIN failed, no username",
+          ]);
+          assertEquals(await run("LOGIN"), [
+            "SASL AUTH LOGIN failed, no username",
+          ]);
+          assertEquals(await run("LOGIN", [btoa("alice")]), [
+            "SASL AUTH LOGIN failed username=alice",
+          ]);
+          assertEquals(await run("BOGUS"), [
+            "SASL AUTH BOGUS failed: no such mechanism",
+          ]);
+          assertEquals(await run("PLAIN !"), [
+            "SASL AUTH PLAIN failed: bad response",
+          ]);
+        },
+      );
     } finally {
       dir.cleanup();
     }
