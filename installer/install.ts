@@ -283,7 +283,9 @@ function describe(prefix: string, entry: Entry | ManifestEntry): string {
 interface Decisions {
   plan: { entry: Entry; action: Action; why?: string }[];
   stale: { entry: ManifestEntry; action: Removal; why?: string }[];
-  manifestText: string;
+  /** What the plan makes that is the installer's (not the manifest itself). */
+  recorded: ManifestEntry[];
+  context: DecideContext;
 }
 
 function decideAll(
@@ -324,24 +326,36 @@ function decideAll(
       recorded.push(entry);
     }
   }
-  // A directory no longer wanted but not empty stays listed, to go later.
-  for (const s of stale) {
-    if (
-      s.action === "prune" && !isEmptyDir(join(options.prefix, s.entry.path))
-    ) {
-      recorded.push(s.entry);
-    }
-  }
-  recorded.sort((a, b) =>
-    rank(a) - rank(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
-  );
-  const manifestText = formatManifest(recorded);
-  const withManifest = plan.map((p) =>
+  // The manifest's own line, decided on the text it would have now.
+  const text = manifestText(recorded, [], options.prefix);
+  const decided = plan.map((p) =>
     p.entry.kind === "manifest"
-      ? { entry: p.entry, ...decide(p.entry, { ...context, manifestText }) }
+      ? {
+        entry: p.entry,
+        ...decide(p.entry, { ...context, manifestText: text }),
+      }
       : p
   );
-  return { plan: withManifest, stale, manifestText };
+  return { plan: decided, stale, recorded, context };
+}
+
+/**
+ * The manifest's text: what the plan made, and the directories no longer
+ * wanted that are still there (not empty), to go on a later run.
+ */
+function manifestText(
+  recorded: ManifestEntry[],
+  stale: { entry: ManifestEntry; action: Removal }[],
+  prefix: string,
+): string {
+  const kept = stale.filter((s) =>
+    s.action === "prune" && lstat(join(prefix, s.entry.path))?.isDirectory
+  ).map((s) => s.entry);
+  return formatManifest(
+    [...recorded, ...kept].sort((a, b) =>
+      rank(a) - rank(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+    ),
+  );
 }
 
 /** Directories (and the cache) before files and links in the manifest. */
@@ -455,7 +469,18 @@ export async function install(
   }
   if (payload === undefined) return 1;
   try {
-    const { plan, stale, manifestText } = decideAll(options, manifest, payload);
+    const { plan, stale, recorded, context } = decideAll(
+      options,
+      manifest,
+      payload,
+    );
+    const missing = plan.find((p) =>
+      p.entry.kind === "file" && p.entry.hash === undefined
+    );
+    if (missing?.entry.kind === "file") {
+      writeStderr(`cvm install: cannot read ${missing.entry.from}\n`);
+      return 1;
+    }
     const refused = [
       ...plan.filter((p) => p.action === "refuse").map((p) =>
         `refusing to replace ${join(prefix, p.entry.path)}: ${p.why}`
@@ -480,16 +505,28 @@ export async function install(
         );
       }
     }
-    for (const { entry, action } of plan) {
-      if (action === "refuse") continue;
-      counts[action]++;
-      if (action === "keep") continue;
-      apply(prefix, entry, manifestText);
+    const make = (entry: Entry, action: Action, text = "") => {
+      counts[action === "refuse" ? "keep" : action]++;
+      if (action === "keep" || action === "refuse") return;
+      apply(prefix, entry, text);
       if (action === "replace") {
         writeStdout(`cvm install: replaced ${join(prefix, entry.path)}\n`);
       }
+    };
+    for (const { entry, action } of plan) {
+      if (entry.kind !== "manifest") make(entry, action);
     }
     counts.removed += removeLeftovers(prefix, stale);
+    // Last, so that it lists only what is there.
+    const text = manifestText(recorded, stale, prefix);
+    for (const { entry } of plan) {
+      if (entry.kind !== "manifest") continue;
+      make(
+        entry,
+        decide(entry, { ...context, manifestText: text }).action,
+        text,
+      );
+    }
     writeStdout(
       `cvm install: ${summary(plan.map((p) => p.entry))} under ${prefix}: ` +
         `${counts.create} created, ${
