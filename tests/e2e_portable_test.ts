@@ -158,6 +158,9 @@ Deno.test("e2e portable: installed from a copy of the checkout, moved with cp -a
       );
     };
     const bin = `${moved}/bin`;
+    const elsewhere = `${tmp.path}/elsewhere`;
+    Deno.mkdirSync(elsewhere);
+    Deno.symlinkSync(`${bin}/cvm-testclient`, `${elsewhere}/cvm-testclient`);
 
     await t.step(
       "command mode: its cvm-testclient and Debian's, against its cvm-pwfile",
@@ -171,7 +174,12 @@ Deno.test("e2e portable: installed from a copy of the checkout, moved with cp -a
           ]);
           assertEquals(ref.code, password === "pw" ? 0 : 100, ref.stderr);
           for (
-            const client of [`${bin}/cvm-testclient`, `${REF}/cvm-testclient`]
+            const client of [
+              `${bin}/cvm-testclient`,
+              `${REF}/cvm-testclient`,
+              // A link to the program link from another directory.
+              `${elsewhere}/cvm-testclient`,
+            ]
           ) {
             same(
               await alone(client, [
