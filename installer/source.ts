@@ -129,6 +129,16 @@ export async function preparePayload(
 async function build(
   source: Extract<Source, { kind: "build" }>,
 ): Promise<boolean> {
+  try {
+    Deno.statSync(source.build[1]);
+  } catch {
+    // An installed portable tree holds main.ts's modules only.
+    writeStderr(
+      `cvm install: ${source.root} has no scripts/compile.sh to build the ` +
+        `compiled binary; install the portable tree: cvm install --launcher\n`,
+    );
+    return false;
+  }
   writeStdout(`cvm install: building: ${source.build.join(" ")}\n`);
   const out = await new Deno.Command(source.build[0], {
     args: source.build.slice(1),
