@@ -97,22 +97,24 @@ export function planInstall(
       target: "cvm",
     })),
   ];
-  const dirs = new Set<string>();
+  const isDir = (e: Entry) => e.kind === "dir" || e.kind === "cache";
+  const own = things.filter(isDir);
+  const parents = new Set<string>();
   for (const { path } of [...things, { path: MANIFEST }]) {
-    for (let d = dirname(path); d !== "."; d = dirname(d)) dirs.add(d);
+    for (let d = dirname(path); d !== "."; d = dirname(d)) parents.add(d);
   }
+  for (const { path } of own) parents.delete(path);
   const byPath = (a: Entry, b: Entry) =>
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-  const isDir = (e: Entry) => e.kind === "dir" || e.kind === "cache";
-  const all = [
-    ...[...dirs].map((path): Entry => ({ kind: "dir", path, mode: EXEC_MODE })),
-    ...things.filter(isDir),
-  ].sort(byPath);
-  const cached = new Set(
-    all.filter((e) => e.kind === "cache").map((e) => e.path),
-  );
   return [
-    ...all.filter((e) => e.kind === "cache" || !cached.has(e.path)),
+    ...[
+      ...[...parents].map((path): Entry => ({
+        kind: "dir",
+        path,
+        mode: EXEC_MODE,
+      })),
+      ...own,
+    ].sort(byPath),
     ...things.filter((e) => !isDir(e)).sort(byPath),
     { kind: "manifest", path: MANIFEST, mode: MANIFEST_MODE },
   ];

@@ -16,9 +16,9 @@ import { makeService, type ServiceOptions } from "./service.ts";
 /** `cvm install --help`. */
 export const INSTALL_USAGE =
   `usage: cvm install [--prefix DIR] [--force] [--launcher]
-       cvm install --show [--prefix DIR] [--launcher]  print what would be installed, touch nothing
-       cvm install --check [--prefix DIR]     verify an installation, name each problem
-       cvm install --uninstall [--prefix DIR] [--force]  remove what the manifest lists
+       cvm install --show [--prefix DIR] [--launcher]    what it would do; touches nothing
+       cvm install --check [--prefix DIR]                 verify an installation, name each problem
+       cvm install --uninstall [--prefix DIR] [--force]   remove what the manifest lists
 
 Installs cvm in DIR/bin (default DIR: /usr/local) with one symlink per
 program (cvm-unix, cvm-checkpassword, ...) and lists every file it made,
