@@ -8,6 +8,7 @@
 
 import process from "node:process";
 import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
 import { reportFatal, writeStderr, writeStdout } from "./program.ts";
 import { findProgram, PROGRAMS } from "./programs.ts";
 import { restoreCallerEnvironment } from "./installer/launcher_env.ts";
@@ -46,7 +47,7 @@ function resolveInvocation(
 
 async function main(): Promise<number> {
   // The portable launcher's variables are for its deno, not the programs.
-  restoreCallerEnvironment();
+  restoreCallerEnvironment(fileURLToPath(new URL("./cache", import.meta.url)));
   const args = Deno.args;
   if (args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     writeStdout(helpText());

@@ -9,8 +9,6 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
-
 /** The variables the launcher sets for deno. */
 export const LAUNCHER_ENV = [
   "DENO_DIR",
@@ -23,24 +21,24 @@ export const LAUNCHER_ENV = [
  * puts back the caller's values of the launcher's variables, and removes
  * those the caller did not have.
  *
+ * @param cache The tree's cache: `cache` beside main.ts.
  * @param env The environment to mend (default: this process's).
- * @param cache The tree's cache (default: `cache` beside main.ts).
  * @returns Whether it was run by the launcher.
  * @example
  * ```ts
  * import { restoreCallerEnvironment } from "./launcher_env.ts";
  * const env = new Map([["DENO_DIR", "/opt/cvm/lib/cvm/cache"], ["CVM_CALLER_DENO_DIR", "/x"]]);
- * restoreCallerEnvironment({
+ * restoreCallerEnvironment("/opt/cvm/lib/cvm/cache", {
  *   get: (k) => env.get(k),
  *   set: (k, v) => void env.set(k, v),
  *   delete: (k) => void env.delete(k),
- * }, "/opt/cvm/lib/cvm/cache"); // true
+ * }); // true
  * env; // Map { "DENO_DIR" => "/x" }
  * ```
  */
 export function restoreCallerEnvironment(
+  cache: string,
   env: Pick<Deno.Env, "get" | "set" | "delete"> = Deno.env,
-  cache: string = fileURLToPath(new URL("../cache", import.meta.url)),
 ): boolean {
   if (env.get("DENO_DIR") !== cache) return false;
   for (const name of LAUNCHER_ENV) {
