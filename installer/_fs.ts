@@ -9,7 +9,17 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 
-/** lstat, or undefined when nothing is there. */
+/**
+ * lstat, or undefined when nothing is there.
+ *
+ * @param path The path.
+ * @returns Its lstat, or undefined.
+ * @example
+ * ```ts
+ * import { lstat } from "./_fs.ts";
+ * lstat("/nonexistent"); // undefined
+ * ```
+ */
 export function lstat(path: string): Deno.FileInfo | undefined {
   try {
     return Deno.lstatSync(path);
@@ -20,7 +30,17 @@ export function lstat(path: string): Deno.FileInfo | undefined {
   }
 }
 
-/** readlink, or undefined when it is not a symlink. */
+/**
+ * readlink, or undefined when it is not a symlink.
+ *
+ * @param path The path.
+ * @returns The link's target as written, or undefined.
+ * @example
+ * ```ts
+ * import { readLink } from "./_fs.ts";
+ * readLink("/nonexistent"); // undefined
+ * ```
+ */
 export function readLink(path: string): string | undefined {
   try {
     return Deno.readLinkSync(path);
@@ -29,7 +49,17 @@ export function readLink(path: string): string | undefined {
   }
 }
 
-/** The permission bits of a stat. */
+/**
+ * The permission bits of a stat.
+ *
+ * @param info The stat.
+ * @returns Its mode & 0o7777.
+ * @example
+ * ```ts
+ * import { permissions } from "./_fs.ts";
+ * permissions(Deno.statSync("/")).toString(8); // "755"
+ * ```
+ */
 export function permissions(info: Deno.FileInfo): number {
   return (info.mode ?? 0) & 0o7777;
 }
@@ -39,6 +69,12 @@ export function permissions(info: Deno.FileInfo): number {
  *
  * @param path The file.
  * @returns The digest, or undefined when unreadable.
+ * @example
+ * ```ts
+ * import { fileHash } from "./_fs.ts";
+ * fileHash("/dev/null");
+ * // "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+ * ```
  */
 export function fileHash(path: string): string | undefined {
   let file: Deno.FsFile | undefined;
@@ -63,6 +99,14 @@ export function fileHash(path: string): string | undefined {
  *
  * @param path The final path.
  * @param write Writes the temporary file (or link) it is given.
+ * @example
+ * ```ts
+ * import { replaceAtomically } from "./_fs.ts";
+ * const dir = Deno.makeTempDirSync();
+ * replaceAtomically(`${dir}/x`, (tmp) => Deno.writeTextFileSync(tmp, "new\n"));
+ * Deno.readTextFileSync(`${dir}/x`); // "new\n"
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
  */
 export function replaceAtomically(
   path: string,
@@ -94,6 +138,15 @@ export interface WalkEntry {
  *
  * @param dir The directory.
  * @returns The entries.
+ * @example
+ * ```ts
+ * import { walk } from "./_fs.ts";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/a`);
+ * Deno.writeTextFileSync(`${dir}/a/b`, "");
+ * walk(dir).map((e) => e.path); // ["a", "a/b"]
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
  */
 export function walk(dir: string): WalkEntry[] {
   const out: WalkEntry[] = [];

@@ -582,7 +582,20 @@ function apply(prefix: string, entry: Entry, manifestText: string): void {
  * Removes the caches no longer wanted, then the directories no longer
  * wanted that are empty, deepest first.
  *
+ * @param prefix The installation prefix.
+ * @param stale What the manifest lists that is no longer wanted, decided.
  * @returns How many it removed.
+ * @example
+ * ```ts
+ * import { removeLeftovers } from "./install.ts";
+ * const prefix = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${prefix}/lib/cvm`, { recursive: true });
+ * removeLeftovers(prefix, [
+ *   { entry: { kind: "dir", path: "lib", mode: 0o755 }, action: "prune" },
+ *   { entry: { kind: "dir", path: "lib/cvm", mode: 0o755 }, action: "prune" },
+ * ]); // 2
+ * Deno.removeSync(prefix);
+ * ```
  */
 export function removeLeftovers(
   prefix: string,

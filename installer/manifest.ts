@@ -30,7 +30,17 @@ export type ManifestEntry =
 /** The manifest's entries by relative path. */
 export type Manifest = Map<string, ManifestEntry>;
 
-/** A mode as the manifest and the messages write it: `0755`. */
+/**
+ * A mode as the manifest and the messages write it.
+ *
+ * @param mode The mode (bits above 0o7777 are ignored).
+ * @returns E.g. `0755`.
+ * @example
+ * ```ts
+ * import { octal } from "./manifest.ts";
+ * octal(0o100644); // "0644"
+ * ```
+ */
 export function octal(mode: number): string {
   return `0${(mode & 0o7777).toString(8)}`;
 }

@@ -86,19 +86,25 @@ async function runDeno(
   cwd: string,
   env: Record<string, string> = {},
 ): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(deno, {
-    args,
-    cwd,
-    env: {
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-      DENO_DISABLE_NODE_SHIM: "1",
-      ...env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(deno, {
+      args,
+      cwd,
+      env: {
+        NO_COLOR: "1",
+        DENO_NO_UPDATE_CHECK: "1",
+        DENO_DISABLE_NODE_SHIM: "1",
+        ...env,
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    const said = e instanceof Error ? e.message : String(e);
+    return { ok: false, stdout: "", stderr: said };
+  }
   const dec = new TextDecoder();
   return {
     ok: out.success,
@@ -240,6 +246,11 @@ export async function stageTree(
  *
  * @param prefix The installation prefix.
  * @returns Undefined when done, else what went wrong.
+ * @example
+ * ```ts
+ * import { warmCache } from "./portable.ts";
+ * await warmCache("/nonexistent"); // "Failed to spawn '/nonexistent/lib/cvm/deno' …"
+ * ```
  */
 export async function warmCache(prefix: string): Promise<string | undefined> {
   const lib = join(prefix, TREE_LIB);
