@@ -8,8 +8,10 @@
 
 import process from "node:process";
 import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
 import { reportFatal, writeStderr, writeStdout } from "./program.ts";
 import { findProgram, PROGRAMS } from "./programs.ts";
+import { restoreCallerEnvironment } from "./installer/launcher_env.ts";
 
 /** The `cvm --help` text: every program with one line each. */
 function helpText(): string {
@@ -22,7 +24,7 @@ function helpText(): string {
     ...lines,
     "",
     "subcommands of cvm itself:",
-    "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check]",
+    "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check | --uninstall]",
     "  cvm service NAME MODULE SOCKET [--dir DIR]   (a daemontools service)",
     "",
   ].join("\n");
@@ -44,6 +46,8 @@ function resolveInvocation(
 }
 
 async function main(): Promise<number> {
+  // The portable launcher's variables are for its deno, not the programs.
+  restoreCallerEnvironment(fileURLToPath(new URL("./cache", import.meta.url)));
   const args = Deno.args;
   if (args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     writeStdout(helpText());

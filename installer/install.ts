@@ -1,214 +1,150 @@
 /**
- * `cvm install`: puts the `cvm` binary in `PREFIX/bin` with one symlink per
- * program name, the way the reference's `installer` does; `--show` (its
- * `instshow`) prints the plan and touches nothing; `--check` (its
- * `instcheck`) verifies an installation. Idempotent; a file it did not
- * create is never replaced without `--force`. What it created is listed in
- * `PREFIX/share/cvm/install-manifest`.
+ * `cvm install`: puts `cvm` in `PREFIX/bin` with one symlink per program
+ * name, the way the reference's `installer` does (with `--launcher`, the
+ * portable tree under `PREFIX/lib/cvm` too); `--show` (its `instshow`)
+ * prints the plan and touches nothing. Idempotent; a file it did not create
+ * is never replaced without `--force`. What it created is listed, with
+ * checksums, in `PREFIX/share/cvm/install-manifest`; `--check` and
+ * `--uninstall` (check.ts, uninstall.ts) work from that list.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { basename, dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 import { PROGRAMS } from "../programs.ts";
 import { writeStderr, writeStdout } from "../program.ts";
+import {
+  fileHash,
+  lstat,
+  permissions,
+  readLink,
+  replaceAtomically,
+} from "./_fs.ts";
+import {
+  formatManifest,
+  MANIFEST,
+  type Manifest,
+  MANIFEST_HEADER,
+  type ManifestEntry,
+  octal,
+  readManifest,
+} from "./manifest.ts";
+import { type TreeItem, warmCache } from "./portable.ts";
+import {
+  describeSource,
+  type Payload,
+  preparePayload,
+  type Source,
+} from "./source.ts";
 
 /** The options of `cvm install`. */
 export interface InstallOptions {
   /** The installation prefix (default `/usr/local`). */
   prefix: string;
-  /** Replace files the installer did not create. */
+  /** Replace (or remove) files the installer did not create, or that changed. */
   force: boolean;
-  /** From a source tree: build with `scripts/compile.sh --launcher`. */
+  /** From a source tree: install the portable tree. */
   launcher: boolean;
 }
 
-/** Where the binary to install comes from. */
-export type Source =
-  | { kind: "compiled"; binary: string }
-  | { kind: "source"; binary: string; root: string; build: string[] };
-
-/** One thing the installer creates. */
+/** One thing an installation consists of, by path relative to the prefix. */
 export type Entry =
   | { kind: "dir"; path: string; mode: number }
-  | { kind: "binary"; path: string; mode: number }
+  | { kind: "cache"; path: string; mode: number }
+  | { kind: "file"; path: string; mode: number; from: string; hash?: string }
   | { kind: "link"; path: string; target: string }
   | { kind: "manifest"; path: string; mode: number };
 
 /** What installing an entry would do. */
 export type Action = "create" | "keep" | "update" | "replace" | "refuse";
 
-/** The file mode of the binary and of directories. */
+/** What an upgrade or an uninstall does with something the manifest lists. */
+export type Removal = "remove" | "gone" | "prune" | "refuse";
+
+/** The mode of directories and executables. */
 export const EXEC_MODE = 0o755;
-/** The file mode of the manifest. */
+/** The mode of the manifest. */
 export const MANIFEST_MODE = 0o644;
-/** The manifest's path under the prefix. */
-export const MANIFEST = "share/cvm/install-manifest";
-const MANIFEST_HEADER =
-  "# cvm install manifest: what `cvm install` created under this prefix";
 
 /**
- * Finds the binary to install: the running executable when it is a compiled
- * `cvm`, else (run by deno from a source tree) `dist/cvm` as
- * `scripts/compile.sh` builds it.
+ * The entries an installation consists of: the payload, one symlink to
+ * `cvm` per program name, the manifest, and every directory they need, in
+ * the order they are made (directories first, parents before children).
  *
- * @param launcher Build with `--launcher` (source tree only).
- * @param execPath The running executable (default `Deno.execPath()`).
- * @returns The source.
- * @example
- * ```ts
- * import { findSource } from "./install.ts";
- * findSource(true, "/usr/bin/deno").kind; // "source"
- * findSource(false, "/usr/local/bin/cvm").kind; // "compiled"
- * ```
- */
-export function findSource(
-  launcher: boolean,
-  execPath: string = Deno.execPath(),
-): Source {
-  if (!/^deno(\.exe)?$/.test(basename(execPath))) {
-    return { kind: "compiled", binary: execPath };
-  }
-  const root = fileURLToPath(new URL("..", import.meta.url)).replace(
-    /\/$/,
-    "",
-  );
-  const build = ["bash", join(root, "scripts", "compile.sh")];
-  if (launcher) build.push("--launcher");
-  return { kind: "source", binary: join(root, "dist", "cvm"), root, build };
-}
-
-/**
- * The entries an installation under `prefix` consists of.
- *
- * @param prefix The installation prefix.
- * @param names The program names (one symlink each).
- * @returns The entries, directories first.
+ * @param items The payload's files, links and cache.
+ * @param names The program names.
+ * @returns The entries.
  * @example
  * ```ts
  * import { planInstall } from "./install.ts";
- * planInstall("/opt/cvm", ["cvm-pwfile"])[2];
- * // { kind: "link", path: "/opt/cvm/bin/cvm-pwfile", target: "cvm" }
+ * planInstall([{ kind: "file", path: "bin/cvm", mode: 0o755, from: "/tmp/cvm" }], ["cvm-pwfile"])
+ *   .map((e) => `${e.kind} ${e.path}`);
+ * // ["dir bin", "dir share", "dir share/cvm", "file bin/cvm",
+ * //  "link bin/cvm-pwfile", "manifest share/cvm/install-manifest"]
  * ```
  */
-export function planInstall(prefix: string, names: readonly string[]): Entry[] {
-  const bin = join(prefix, "bin");
-  return [
-    { kind: "dir", path: bin, mode: EXEC_MODE },
-    { kind: "binary", path: join(bin, "cvm"), mode: EXEC_MODE },
+export function planInstall(
+  items: readonly TreeItem[],
+  names: readonly string[],
+): Entry[] {
+  const things: Entry[] = [
+    ...items.map((item): Entry =>
+      item.kind === "file" ? { ...item, hash: fileHash(item.from) } : item
+    ),
     ...names.map((name): Entry => ({
       kind: "link",
-      path: join(bin, name),
+      path: `bin/${name}`,
       target: "cvm",
     })),
-    { kind: "dir", path: dirname(join(prefix, MANIFEST)), mode: EXEC_MODE },
-    { kind: "manifest", path: join(prefix, MANIFEST), mode: MANIFEST_MODE },
   ];
-}
-
-/** What the manifest says the installer created: path → content hash or link target. */
-export type Manifest = Map<string, string>;
-
-/**
- * Reads the manifest under `prefix`; an absent or foreign file gives an
- * empty one.
- *
- * @param prefix The installation prefix.
- * @returns The entries it records, by absolute path.
- * @example
- * ```ts
- * import { readManifest } from "./install.ts";
- * readManifest("/nonexistent").size; // 0
- * ```
- */
-export function readManifest(prefix: string): Manifest {
-  const manifest: Manifest = new Map();
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(join(prefix, MANIFEST));
-  } catch {
-    return manifest;
+  const isDir = (e: Entry) => e.kind === "dir" || e.kind === "cache";
+  const own = things.filter(isDir);
+  const parents = new Set<string>();
+  for (const { path } of [...things, { path: MANIFEST }]) {
+    for (let d = dirname(path); d !== "."; d = dirname(d)) parents.add(d);
   }
-  if (!text.startsWith(MANIFEST_HEADER)) return manifest;
-  for (const line of text.split("\n")) {
-    const [kind, path, value] = line.split("\t");
-    if ((kind === "file" || kind === "link") && path && value) {
-      manifest.set(join(prefix, path), `${kind}:${value}`);
-    }
-  }
-  return manifest;
-}
-
-function manifestText(prefix: string, entries: Entry[], hash: string): string {
-  const lines = [MANIFEST_HEADER];
-  for (const entry of entries) {
-    const path = relative(prefix, entry.path);
-    if (entry.kind === "binary") lines.push(`file\t${path}\t${hash}`);
-    if (entry.kind === "link") lines.push(`link\t${path}\t${entry.target}`);
-  }
-  return lines.join("\n") + "\n";
-}
-
-/**
- * The SHA-256 of a file, hex.
- *
- * @param path The file.
- * @returns The digest, or undefined when unreadable.
- * @example
- * ```ts
- * import { fileHash } from "./install.ts";
- * fileHash("/nonexistent"); // undefined
- * ```
- */
-export function fileHash(path: string): string | undefined {
-  try {
-    return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
-  } catch {
-    return undefined;
-  }
-}
-
-function lstat(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.lstatSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-}
-
-function readLink(path: string): string | undefined {
-  try {
-    return Deno.readLinkSync(path);
-  } catch {
-    return undefined;
-  }
+  for (const { path } of own) parents.delete(path);
+  const byPath = (a: Entry, b: Entry) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  return [
+    ...[
+      ...[...parents].map((path): Entry => ({
+        kind: "dir",
+        path,
+        mode: EXEC_MODE,
+      })),
+      ...own,
+    ].sort(byPath),
+    ...things.filter((e) => !isDir(e)).sort(byPath),
+    { kind: "manifest", path: MANIFEST, mode: MANIFEST_MODE },
+  ];
 }
 
 /** What `decide` compares the disk with. */
 export interface DecideContext {
+  /** The installation prefix. */
+  prefix: string;
   /** What the installer created before. */
   manifest: Manifest;
-  /** The hash of the binary to install (undefined: not built yet). */
-  sourceHash?: string;
   /** The manifest to write (undefined: not known yet). */
   manifestText?: string;
   /** Whether files the installer did not create may be replaced. */
   force: boolean;
+  /** Paths the installer removes first (listed before, no longer wanted). */
+  removing?: ReadonlySet<string>;
 }
 
 /**
- * Decides what installing one entry would do, given what is on disk.
+ * Decides what installing one entry would do, given what is on disk and
+ * what the manifest says the installer made before.
  *
  * @param entry The entry.
- * @param context The manifest, the binary's hash, `--force`.
+ * @param context The prefix, the manifest, `--force`.
  * @returns The action and, for a refusal or a replacement, why.
  * @example
  * ```ts
  * import { decide } from "./install.ts";
- * decide({ kind: "link", path: "/nonexistent/x", target: "cvm" }, { manifest: new Map(), force: false }).action;
+ * decide({ kind: "link", path: "bin/x", target: "cvm" }, { prefix: "/nonexistent", manifest: new Map(), force: false }).action;
  * // "create"
  * ```
  */
@@ -216,46 +152,53 @@ export function decide(
   entry: Entry,
   context: DecideContext,
 ): { action: Action; why?: string } {
-  const { manifest, sourceHash, force } = context;
-  const info = lstat(entry.path);
+  const { manifest, force } = context;
+  const full = join(context.prefix, entry.path);
+  const info = context.removing?.has(entry.path) ? undefined : lstat(full);
   if (info === undefined) return { action: "create" };
+  const old = manifest.get(entry.path);
   const foreign = (why: string) =>
     force && !info.isDirectory
       ? { action: "replace" as const, why }
       : { action: "refuse" as const, why };
   switch (entry.kind) {
     case "dir":
-      return info.isDirectory
-        ? { action: "keep" }
-        : { action: "refuse", why: "exists and is not a directory" };
-    case "link": {
-      if (info.isSymlink && readLink(entry.path) === entry.target) {
-        return { action: "keep" };
+    case "cache":
+      if (!info.isDirectory) {
+        return { action: "refuse", why: "exists and is not a directory" };
       }
-      if (info.isSymlink && manifest.get(entry.path) === `link:cvm`) {
+      // A directory that was there before is not ours: its mode stays.
+      return old?.kind === entry.kind && permissions(info) !== entry.mode
+        ? { action: "update" }
+        : { action: "keep" };
+    case "link": {
+      const target = info.isSymlink ? readLink(full) : undefined;
+      if (target === entry.target) return { action: "keep" };
+      if (
+        target !== undefined && old?.kind === "link" && old.target === target
+      ) {
         return { action: "update" };
       }
       return foreign(
-        info.isSymlink
-          ? `a symlink to ${
-            readLink(entry.path)
-          } that cvm install did not create`
+        target !== undefined
+          ? `a symlink to ${target} that cvm install did not create`
           : "a file that cvm install did not create",
       );
     }
-    case "binary": {
+    case "file": {
       if (!info.isFile) return foreign("exists and is not a regular file");
-      const hash = fileHash(entry.path);
-      if (sourceHash !== undefined && hash === sourceHash) {
-        // The same binary: ours whoever copied it; mend a wrong mode.
-        const right = ((info.mode ?? 0) & 0o7777) === entry.mode;
-        return { action: right ? "keep" : "update" };
+      const hash = fileHash(full);
+      if (entry.hash !== undefined && hash === entry.hash) {
+        // The same content: ours whoever copied it; mend a wrong mode.
+        return permissions(info) === entry.mode
+          ? { action: "keep" }
+          : { action: "update" };
       }
-      if (hash !== undefined && manifest.get(entry.path) === `file:${hash}`) {
+      if (old?.kind === "file" && hash === old.hash) {
         return { action: "update" };
       }
       return foreign(
-        manifest.has(entry.path)
+        old !== undefined
           ? "changed since cvm install created it"
           : "a file that cvm install did not create",
       );
@@ -264,7 +207,7 @@ export function decide(
       if (!info.isFile) return foreign("exists and is not a regular file");
       let text = "";
       try {
-        text = Deno.readTextFileSync(entry.path);
+        text = Deno.readTextFileSync(full);
       } catch { /* unreadable: foreign */ }
       if (!text.startsWith(MANIFEST_HEADER)) {
         return foreign("a file that cvm install did not create");
@@ -274,127 +217,242 @@ export function decide(
   }
 }
 
-const mode = (m: number) => `0${m.toString(8)}`;
-
-/** The entry's path, with its link target when it is a link. */
-function named(entry: Entry): string {
-  return entry.kind === "link"
-    ? `${entry.path} -> ${entry.target}`
-    : entry.path;
+/**
+ * Decides what happens to something the manifest lists that is no longer
+ * wanted (an upgrade that moved a file, or an uninstall): `remove` it, it
+ * is already `gone`, `prune` a directory (removed once empty), or `refuse`
+ * because it changed since the install (unless `force`).
+ *
+ * @param entry The manifest's entry.
+ * @param prefix The installation prefix.
+ * @param force Remove changed files too.
+ * @returns The removal and, for a refusal, why.
+ * @example
+ * ```ts
+ * import { decideRemoval } from "./install.ts";
+ * decideRemoval({ kind: "link", path: "bin/x", target: "cvm" }, "/nonexistent", false).action;
+ * // "gone"
+ * ```
+ */
+export function decideRemoval(
+  entry: ManifestEntry,
+  prefix: string,
+  force: boolean,
+): { action: Removal; why?: string } {
+  const full = join(prefix, entry.path);
+  const info = lstat(full);
+  if (info === undefined) return { action: "gone" };
+  switch (entry.kind) {
+    case "dir":
+    case "cache":
+      // A symlink or a file where the directory was is not ours.
+      if (!info.isDirectory) return { action: "gone" };
+      return { action: entry.kind === "dir" ? "prune" : "remove" };
+    case "file":
+      if (info.isFile && fileHash(full) === entry.hash) {
+        return { action: "remove" };
+      }
+      break;
+    case "link":
+      if (info.isSymlink && readLink(full) === entry.target) {
+        return { action: "remove" };
+      }
+      break;
+  }
+  const why = info.isDirectory
+    ? "now a directory"
+    : "changed since cvm install created it";
+  return force && !info.isDirectory
+    ? { action: "remove", why }
+    : { action: "refuse", why };
 }
 
-/** One line of `--show`: kind, mode, path. */
-function describe(entry: Entry): string {
-  const kind = entry.kind === "dir"
-    ? "dir "
-    : entry.kind === "link"
+/** One line of `--show`: kind, mode, path (absolute), and link target. */
+function describe(prefix: string, entry: Entry | ManifestEntry): string {
+  const kind = entry.kind === "link"
     ? "link"
-    : "file";
-  const perm = entry.kind === "link" ? "0777" : mode(entry.mode);
-  return `${kind}  ${perm}  ${named(entry)}`;
+    : entry.kind === "file" || entry.kind === "manifest"
+    ? "file"
+    : entry.kind === "cache"
+    ? "cache"
+    : "dir ";
+  const perm = entry.kind === "link" ? "0777" : octal(entry.mode);
+  const target = entry.kind === "link" ? ` -> ${entry.target}` : "";
+  return `${kind.padEnd(5)} ${perm}  ${join(prefix, entry.path)}${target}`;
 }
 
-function sourceLine(source: Source): string {
-  return source.kind === "compiled"
-    ? `source: ${source.binary} (this compiled binary, copied)`
-    : `source: ${source.binary}, built first by: ${source.build.join(" ")}`;
+/** The plan with every decision, and what the new manifest records. */
+interface Decisions {
+  plan: { entry: Entry; action: Action; why?: string }[];
+  stale: { entry: ManifestEntry; action: Removal; why?: string }[];
+  /** What the plan makes that is the installer's (not the manifest itself). */
+  recorded: ManifestEntry[];
+  context: DecideContext;
+}
+
+function decideAll(
+  options: InstallOptions,
+  manifest: Manifest,
+  payload: Payload,
+): Decisions {
+  const entries = planInstall(payload.items, PROGRAMS.map((p) => p.name));
+  const planned = new Set(entries.map((e) => e.path));
+  const stale = [...manifest.values()]
+    .filter((e) => !planned.has(e.path))
+    .map((entry) => ({
+      entry,
+      ...decideRemoval(entry, options.prefix, options.force),
+    }));
+  const removing = new Set(
+    stale.filter((s) => s.action === "remove").map((s) => s.entry.path),
+  );
+  const context: DecideContext = { ...options, manifest, removing };
+  const plan = entries.map((entry) => ({ entry, ...decide(entry, context) }));
+  const recorded: ManifestEntry[] = [];
+  for (const { entry, action } of plan) {
+    if (entry.kind === "dir" || entry.kind === "cache") {
+      // Directories it made; one that was there before stays someone else's.
+      if (
+        action === "create" || manifest.get(entry.path)?.kind === entry.kind
+      ) {
+        recorded.push({ kind: entry.kind, path: entry.path, mode: entry.mode });
+      }
+    } else if (entry.kind === "file") {
+      recorded.push({
+        kind: "file",
+        path: entry.path,
+        mode: entry.mode,
+        hash: entry.hash ?? "",
+      });
+    } else if (entry.kind === "link") {
+      recorded.push(entry);
+    }
+  }
+  // The manifest's own line, decided on the text it would have now.
+  const text = manifestText(recorded, [], options.prefix);
+  const decided = plan.map((p) =>
+    p.entry.kind === "manifest"
+      ? {
+        entry: p.entry,
+        ...decide(p.entry, { ...context, manifestText: text }),
+      }
+      : p
+  );
+  return { plan: decided, stale, recorded, context };
+}
+
+/**
+ * The manifest's text: what the plan made, and the directories no longer
+ * wanted that are still there (not empty), to go on a later run.
+ */
+function manifestText(
+  recorded: ManifestEntry[],
+  stale: { entry: ManifestEntry; action: Removal }[],
+  prefix: string,
+): string {
+  const kept = stale.filter((s) =>
+    s.action === "prune" && lstat(join(prefix, s.entry.path))?.isDirectory
+  ).map((s) => s.entry);
+  return formatManifest(
+    [...recorded, ...kept].sort((a, b) =>
+      rank(a) - rank(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+    ),
+  );
+}
+
+/** Directories (and the cache) before files and links in the manifest. */
+function rank(e: ManifestEntry): number {
+  return e.kind === "dir" || e.kind === "cache" ? 0 : 1;
+}
+
+function isEmptyDir(path: string): boolean {
+  try {
+    return [...Deno.readDirSync(path)].length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the manifest, or says why it cannot be trusted. */
+function loadManifest(prefix: string): Manifest | undefined {
+  const manifest = readManifest(prefix);
+  if (manifest instanceof Error) {
+    writeStderr(
+      `cvm install: ${join(prefix, MANIFEST)}: ${manifest.message}\n`,
+    );
+    return undefined;
+  }
+  return manifest ?? new Map();
 }
 
 /**
  * `cvm install --show`: prints every entry with its mode and what
- * installing would do (create, keep, update, replace, refuse), changing
- * nothing.
+ * installing would do (create, keep, update, replace, refuse; remove for
+ * what an earlier install made that is no longer wanted), changing nothing
+ * under the prefix.
  *
  * @param options The prefix, force and launcher options.
- * @param source Where the binary comes from.
- * @returns 0.
+ * @param source Where the installation comes from.
+ * @returns 0, or 1 when the manifest is damaged.
  * @example
  * ```ts
- * import { findSource, showInstall } from "./install.ts";
- * showInstall({ prefix: "/opt/cvm", force: false, launcher: true }, findSource(true));
+ * import { showInstall } from "./install.ts";
+ * import { findSource } from "./source.ts";
+ * await showInstall({ prefix: "/opt/cvm", force: false, launcher: false }, findSource(false));
  * ```
  */
-export function showInstall(options: InstallOptions, source: Source): number {
-  const { prefix, force } = options;
-  const manifest = readManifest(prefix);
-  const plan = planInstall(prefix, PROGRAMS.map((p) => p.name));
-  // From a source tree this is the last build's: what a rebuild should give.
-  const sourceHash = fileHash(source.binary);
-  const context: DecideContext = {
-    manifest,
-    sourceHash,
-    manifestText: sourceHash && manifestText(prefix, plan, sourceHash),
-    force,
-  };
-  const lines = [sourceLine(source)];
-  const width = Math.max(...plan.map((e) => describe(e).length));
-  for (const entry of plan) {
-    const { action, why } = decide(entry, context);
-    const note = why === undefined ? "" : ` (${why})`;
-    lines.push(`${describe(entry).padEnd(width)}  ${action}${note}`);
-  }
-  for (const stale of staleLinks(manifest, plan)) {
-    lines.push(`${`link  0777  ${stale} -> cvm`.padEnd(width)}  remove`);
-  }
-  writeStdout(lines.join("\n") + "\n");
-  return 0;
-}
-
-/** Links the manifest records that are no longer programs, still pointing at cvm. */
-function staleLinks(manifest: Manifest, plan: Entry[]): string[] {
-  const planned = new Set(plan.map((e) => e.path));
-  return [...manifest].filter(([path, value]) =>
-    value === "link:cvm" && !planned.has(path) &&
-    lstat(path)?.isSymlink === true && readLink(path) === "cvm"
-  ).map(([path]) => path);
-}
-
-async function build(source: Source): Promise<boolean> {
-  if (source.kind !== "source") return true;
-  writeStdout(`cvm install: building: ${source.build.join(" ")}\n`);
-  const out = await new Deno.Command(source.build[0], {
-    args: source.build.slice(1),
-    cwd: source.root,
-    stdin: "null",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) {
-    writeStderr(
-      `cvm install: the build failed (exit ${out.code})` +
-        (source.build.includes("--launcher")
-          ? "\n"
-          : "; without network for deno compile, try: cvm install --launcher\n"),
-    );
-  }
-  return out.success;
-}
-
-function replaceAtomically(path: string, write: (tmp: string) => void): void {
-  const tmp = join(dirname(path), `.${basename(path)}.cvm-install.${Deno.pid}`);
+export async function showInstall(
+  options: InstallOptions,
+  source: Source,
+): Promise<number> {
+  const manifest = loadManifest(options.prefix);
+  if (manifest === undefined) return 1;
+  // From a source tree without --launcher this is the last build's binary.
+  const payload = await preparePayload(source, { build: false });
+  if (payload === undefined) return 1;
   try {
-    write(tmp);
-    Deno.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* not created */ }
-    throw e;
+    const { plan, stale } = decideAll(options, manifest, payload);
+    const lines = [describeSource(source)];
+    const rows = [
+      ...plan.map((p) => [describe(options.prefix, p.entry), p.action, p.why]),
+      ...stale.filter((s) => s.action !== "gone").map((s) => [
+        describe(options.prefix, s.entry),
+        s.action === "prune" ? "remove if empty" : s.action,
+        s.why,
+      ]),
+    ];
+    const width = Math.max(...rows.map((r) => r[0]!.length));
+    for (const [what, action, why] of rows) {
+      lines.push(
+        `${what!.padEnd(width)}  ${action}${
+          why === undefined ? "" : ` (${why})`
+        }`,
+      );
+    }
+    writeStdout(lines.join("\n") + "\n");
+    return 0;
+  } finally {
+    payload.cleanup();
   }
 }
 
 /**
- * `cvm install`: builds (from a source tree), then creates what `--show`
- * lists, in order, changing only what differs. Refuses, before touching
- * anything, when a file it did not create is in the way (unless `force`).
+ * `cvm install`: prepares the payload (builds or stages from a source
+ * tree), then makes what `--show` lists, in order, changing only what
+ * differs, and removes what an earlier install made that is no longer
+ * wanted. Refuses, before touching anything, when a file it did not create
+ * (or that changed since) is in the way, unless `force`.
  *
  * @param options The prefix, force and launcher options.
- * @param source Where the binary comes from.
+ * @param source Where the installation comes from.
  * @returns The exit status: 0 done, 1 refused or failed.
  * @example
  * ```ts
- * import { findSource, install } from "./install.ts";
- * await install({ prefix: "/tmp/cvm-prefix", force: false, launcher: true }, findSource(true));
+ * import { install } from "./install.ts";
+ * import { findSource } from "./source.ts";
+ * const prefix = Deno.makeTempDirSync();
+ * await install({ prefix, force: false, launcher: true }, findSource(true)); // 0
+ * Deno.removeSync(prefix, { recursive: true });
  * ```
  */
 export async function install(
@@ -402,196 +460,176 @@ export async function install(
   source: Source,
 ): Promise<number> {
   const { prefix } = options;
-  const manifest = readManifest(prefix);
-  const plan = planInstall(prefix, PROGRAMS.map((p) => p.name));
-  // Refuse before building or touching anything.
-  const refused = plan
-    .map((e) => ({ e, d: decide(e, { manifest, force: options.force }) }))
-    .filter(({ d }) => d.action === "refuse");
-  if (refused.length > 0) {
-    for (const { e, d } of refused) {
-      writeStderr(`cvm install: refusing to replace ${e.path}: ${d.why}\n`);
-    }
-    if (!options.force) {
-      writeStderr("cvm install: nothing changed; use --force to replace\n");
-    }
+  const manifest = loadManifest(prefix);
+  if (manifest === undefined) return 1;
+  let payload: Payload | undefined;
+  try {
+    payload = await preparePayload(source);
+  } catch (e) {
+    writeStderr(`cvm install: ${e instanceof Error ? e.message : e}\n`);
     return 1;
   }
-  if (!await build(source)) return 1;
-  const sourceHash = fileHash(source.binary);
-  if (sourceHash === undefined) {
-    writeStderr(`cvm install: cannot read ${source.binary}\n`);
-    return 1;
-  }
-  const context: DecideContext = {
-    manifest,
-    sourceHash,
-    manifestText: manifestText(prefix, plan, sourceHash),
-    force: options.force,
-  };
-  const counts: Record<Action, number> = {
-    create: 0,
-    keep: 0,
-    update: 0,
-    replace: 0,
-    refuse: 0,
-  };
-  for (const entry of plan) {
-    const { action } = decide(entry, context);
-    counts[action]++;
-    if (action === "keep") continue;
-    if (action === "refuse") {
-      writeStderr(`cvm install: refusing to replace ${entry.path}\n`);
+  if (payload === undefined) return 1;
+  try {
+    const { plan, stale, recorded, context } = decideAll(
+      options,
+      manifest,
+      payload,
+    );
+    const missing = plan.find((p) =>
+      p.entry.kind === "file" && p.entry.hash === undefined
+    );
+    if (missing?.entry.kind === "file") {
+      writeStderr(`cvm install: cannot read ${missing.entry.from}\n`);
       return 1;
     }
-    switch (entry.kind) {
-      case "dir":
-        Deno.mkdirSync(entry.path, { recursive: true, mode: entry.mode });
-        Deno.chmodSync(entry.path, entry.mode);
-        break;
-      case "binary":
-        replaceAtomically(entry.path, (tmp) => {
-          Deno.copyFileSync(source.binary, tmp);
-          Deno.chmodSync(tmp, entry.mode);
-        });
-        break;
-      case "link":
-        replaceAtomically(entry.path, (tmp) => Deno.symlinkSync("cvm", tmp));
-        break;
-      case "manifest":
-        replaceAtomically(entry.path, (tmp) => {
-          Deno.writeTextFileSync(tmp, context.manifestText!);
-          Deno.chmodSync(tmp, entry.mode);
-        });
-        break;
+    const refused = [
+      ...plan.filter((p) => p.action === "refuse").map((p) =>
+        `refusing to replace ${join(prefix, p.entry.path)}: ${p.why}`
+      ),
+      ...stale.filter((s) => s.action === "refuse").map((s) =>
+        `refusing to remove ${join(prefix, s.entry.path)}: ${s.why}`
+      ),
+    ];
+    if (refused.length > 0) {
+      for (const r of refused) writeStderr(`cvm install: ${r}\n`);
+      writeStderr("cvm install: nothing changed; use --force to replace\n");
+      return 1;
     }
-    writeStdout(`cvm install: ${action}d ${named(entry)}\n`);
+    const counts = { create: 0, keep: 0, update: 0, replace: 0, removed: 0 };
+    for (const s of stale) {
+      if (s.action !== "remove" || s.entry.kind === "cache") continue;
+      Deno.removeSync(join(prefix, s.entry.path));
+      counts.removed++;
+      if (s.why !== undefined) {
+        writeStdout(
+          `cvm install: removed ${join(prefix, s.entry.path)} (${s.why})\n`,
+        );
+      }
+    }
+    const make = (entry: Entry, action: Action, text = "") => {
+      counts[action === "refuse" ? "keep" : action]++;
+      if (action === "keep" || action === "refuse") return;
+      apply(prefix, entry, text);
+      if (action === "replace") {
+        writeStdout(`cvm install: replaced ${join(prefix, entry.path)}\n`);
+      }
+    };
+    for (const { entry, action } of plan) {
+      if (entry.kind !== "manifest") make(entry, action);
+    }
+    counts.removed += removeLeftovers(prefix, stale);
+    // Last, so that it lists only what is there.
+    const text = manifestText(recorded, stale, prefix);
+    for (const { entry } of plan) {
+      if (entry.kind !== "manifest") continue;
+      make(
+        entry,
+        decide(entry, { ...context, manifestText: text }).action,
+        text,
+      );
+    }
+    writeStdout(
+      `cvm install: ${summary(plan.map((p) => p.entry))} under ${prefix}: ` +
+        `${counts.create} created, ${
+          counts.update + counts.replace
+        } updated, ` +
+        `${counts.keep} unchanged, ${counts.removed} removed\n`,
+    );
+    if (payload.portable) {
+      const failed = await warmCache(prefix);
+      if (failed !== undefined) {
+        writeStderr(
+          `cvm install: the installed tree does not load offline: ${failed}\n`,
+        );
+        return 1;
+      }
+    }
+    return 0;
+  } finally {
+    payload.cleanup();
   }
-  for (const stale of staleLinks(manifest, plan)) {
-    Deno.removeSync(stale);
-    writeStdout(`cvm install: removed ${stale} (no longer a program)\n`);
+}
+
+/** Makes one entry (a create, an update or a replacement). */
+function apply(prefix: string, entry: Entry, manifestText: string): void {
+  const full = join(prefix, entry.path);
+  switch (entry.kind) {
+    case "dir":
+    case "cache":
+      Deno.mkdirSync(full, { recursive: true, mode: entry.mode });
+      Deno.chmodSync(full, entry.mode);
+      break;
+    case "file":
+      replaceAtomically(full, (tmp) => {
+        Deno.copyFileSync(entry.from, tmp);
+        Deno.chmodSync(tmp, entry.mode);
+      });
+      break;
+    case "link":
+      replaceAtomically(full, (tmp) => Deno.symlinkSync(entry.target, tmp));
+      break;
+    case "manifest":
+      replaceAtomically(full, (tmp) => {
+        Deno.writeTextFileSync(tmp, manifestText);
+        Deno.chmodSync(tmp, entry.mode);
+      });
+      break;
   }
-  writeStdout(
-    `cvm install: ${
-      join(prefix, "bin", "cvm")
-    } and ${PROGRAMS.length} links: ` +
-      `${counts.create} created, ${counts.update + counts.replace} updated, ` +
-      `${counts.keep} unchanged\n`,
-  );
-  return 0;
 }
 
 /**
- * `cvm install --check`: verifies the installation under the prefix (files
- * present, the binary a regular file of mode 0755, every program a symlink
- * to `cvm`, the binary listing the same programs, and a client and a module
- * dispatching through their links) and names each problem.
+ * Removes the caches no longer wanted, then the directories no longer
+ * wanted that are empty, deepest first.
  *
- * @param options The prefix.
- * @returns 0 when all is well, 1 with each problem on stderr.
+ * @param prefix The installation prefix.
+ * @param stale What the manifest lists that is no longer wanted, decided.
+ * @returns How many it removed.
  * @example
  * ```ts
- * import { checkInstall } from "./install.ts";
- * await checkInstall({ prefix: "/usr/local", force: false, launcher: false });
+ * import { removeLeftovers } from "./install.ts";
+ * const prefix = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${prefix}/lib/cvm`, { recursive: true });
+ * removeLeftovers(prefix, [
+ *   { entry: { kind: "dir", path: "lib", mode: 0o755 }, action: "prune" },
+ *   { entry: { kind: "dir", path: "lib/cvm", mode: 0o755 }, action: "prune" },
+ * ]); // 2
+ * Deno.removeSync(prefix);
  * ```
  */
-export async function checkInstall(options: InstallOptions): Promise<number> {
-  const bin = join(options.prefix, "bin");
-  const binary = join(bin, "cvm");
-  const problems: string[] = [];
-  const names = PROGRAMS.map((p) => p.name);
-  const info = lstat(binary);
-  if (info === undefined) problems.push(`missing: ${binary}`);
-  else if (!info.isFile) problems.push(`not a regular file: ${binary}`);
-  else if (((info.mode ?? 0) & 0o7777) !== EXEC_MODE) {
-    problems.push(
-      `wrong mode ${mode((info.mode ?? 0) & 0o7777)} (want ${
-        mode(EXEC_MODE)
-      }): ${binary}`,
-    );
-  }
-  for (const name of names) {
-    const path = join(bin, name);
-    const link = lstat(path);
-    if (link === undefined) problems.push(`missing: ${path}`);
-    else if (!link.isSymlink) problems.push(`not a symlink to cvm: ${path}`);
-    else if (readLink(path) !== "cvm") {
-      problems.push(`points to ${readLink(path)}, not cvm: ${path}`);
+export function removeLeftovers(
+  prefix: string,
+  stale: { entry: ManifestEntry; action: Removal }[],
+): number {
+  let removed = 0;
+  for (const s of stale) {
+    if (s.entry.kind === "cache" && s.action === "remove") {
+      Deno.removeSync(join(prefix, s.entry.path), { recursive: true });
+      removed++;
     }
   }
-  if (info?.isFile) {
-    const listed = await runQuiet(binary, ["--list"], {});
-    if (listed.code !== 0) {
-      problems.push(`${binary} --list failed: ${failure(listed)}`);
-    } else {
-      const got = listed.stdout.split("\n").filter((l) => l !== "");
-      const missing = names.filter((n) => !got.includes(n));
-      const extra = got.filter((n) => !names.includes(n));
-      if (missing.length > 0 || extra.length > 0) {
-        problems.push(
-          `${binary} lists other programs than this cvm` +
-            (missing.length ? `; lacks: ${missing.join(" ")}` : "") +
-            (extra.length ? `; has more: ${extra.join(" ")}` : ""),
-        );
-      }
-    }
-    const client = join(bin, "cvm-testclient");
-    const module = join(bin, "cvm-pwfile");
-    if (lstat(client) && lstat(module)) {
-      // An account no module has: a client and a module answering through
-      // their links give "Credentials rejected" (100).
-      const probe = await runQuiet(
-        client,
-        [`cvm-command:${module}`, "cvm-install-check", "", "x"],
-        { CVM_PWFILE_PATH: "/dev/null" },
-      );
-      if (probe.code !== 100) {
-        problems.push(
-          `${client} with ${module} did not answer "Credentials rejected": ` +
-            failure(probe),
-        );
-      }
+  const dirs = stale.filter((s) => s.action === "prune").map((s) =>
+    s.entry.path
+  )
+    .sort().reverse();
+  for (const dir of dirs) {
+    if (isEmptyDir(join(prefix, dir))) {
+      Deno.removeSync(join(prefix, dir));
+      removed++;
     }
   }
-  if (problems.length > 0) {
-    for (const p of problems) writeStderr(`cvm install --check: ${p}\n`);
-    return 1;
-  }
-  writeStdout(
-    `cvm install --check: ok: ${binary} and ${names.length} program links\n`,
-  );
-  return 0;
+  return removed;
 }
 
-/** What went wrong with a run, in words. */
-function failure(run: { code: number; stderr: string }): string {
-  const said = run.stderr.trim().split("\n")[0];
-  if (run.code === -1) return `could not run it (${said})`;
-  return `exit ${run.code}${said ? ` (${said})` : ""}`;
-}
-
-async function runQuiet(
-  cmd: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const out = await new Deno.Command(cmd, {
-      args,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const dec = new TextDecoder();
-    return {
-      code: out.code,
-      stdout: dec.decode(out.stdout),
-      stderr: dec.decode(out.stderr),
-    };
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    return { code: -1, stdout: "", stderr: message };
-  }
+/** "1 file, 34 links, 3 directories" for the summary line. */
+function summary(entries: Entry[]): string {
+  const count = (kinds: string[]) =>
+    entries.filter((e) => kinds.includes(e.kind)).length;
+  const n = (k: number, one: string, many: string) =>
+    `${k} ${k === 1 ? one : many}`;
+  return [
+    n(count(["file", "manifest"]), "file", "files"),
+    n(count(["link"]), "link", "links"),
+    n(count(["dir", "cache"]), "directory", "directories"),
+  ].join(", ");
 }

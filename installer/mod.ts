@@ -7,25 +7,27 @@
 
 import { resolve } from "node:path";
 import { FatalError, writeStdout } from "../program.ts";
-import {
-  checkInstall,
-  findSource,
-  install,
-  type InstallOptions,
-  showInstall,
-} from "./install.ts";
+import { checkInstall } from "./check.ts";
+import { install, type InstallOptions, showInstall } from "./install.ts";
+import { findSource } from "./source.ts";
+import { uninstall } from "./uninstall.ts";
 import { makeService, type ServiceOptions } from "./service.ts";
 
 /** `cvm install --help`. */
 export const INSTALL_USAGE =
   `usage: cvm install [--prefix DIR] [--force] [--launcher]
-       cvm install --show [--prefix DIR]    print what would be installed, touch nothing
-       cvm install --check [--prefix DIR]   verify an installation, name each problem
+       cvm install --show [--prefix DIR] [--launcher]    what it would do; touches nothing
+       cvm install --check [--prefix DIR]                 verify an installation, name each problem
+       cvm install --uninstall [--prefix DIR] [--force]   remove what the manifest lists
 
-Copies the cvm binary to DIR/bin (default DIR: /usr/local) and makes one
-symlink per program (cvm-unix, cvm-checkpassword, ...). Run from a source
-tree, it builds first with scripts/compile.sh (--launcher: the launcher
-build, no download). Never replaces a file it did not create unless --force.
+Installs cvm in DIR/bin (default DIR: /usr/local) with one symlink per
+program (cvm-unix, cvm-checkpassword, ...) and lists every file it made,
+with its checksum, in DIR/share/cvm/install-manifest. A compiled cvm copies
+itself. From a source tree: --launcher installs the portable tree (a copy
+of deno, the sources and their npm packages under DIR/lib/cvm, run offline
+by the launcher DIR/bin/cvm; move or copy DIR as a whole); without it,
+scripts/compile.sh builds the compiled binary first. Never replaces or
+removes a file it did not create, or that changed since, unless --force.
 `;
 
 /** `cvm service --help`. */
@@ -95,16 +97,19 @@ export async function runSubcommand(
     const opts = parseOptions(
       args,
       ["--prefix"],
-      ["--force", "--show", "--check", "--launcher"],
+      ["--force", "--show", "--check", "--uninstall", "--launcher"],
       usage,
     );
     if (opts.rest.length > 0) {
       throw new FatalError(2, `unexpected argument: ${opts.rest[0]}\n${usage}`);
     }
-    if (opts.flags.has("--show") && opts.flags.has("--check")) {
+    const modes = ["--show", "--check", "--uninstall"].filter((f) =>
+      opts.flags.has(f)
+    );
+    if (modes.length > 1) {
       throw new FatalError(
         2,
-        `--show and --check exclude each other\n${usage}`,
+        `${modes.join(" and ")} exclude each other\n${usage}`,
       );
     }
     const options: InstallOptions = {
@@ -113,6 +118,7 @@ export async function runSubcommand(
       launcher: opts.flags.has("--launcher"),
     };
     if (opts.flags.has("--check")) return await checkInstall(options);
+    if (opts.flags.has("--uninstall")) return uninstall(options);
     const source = findSource(options.launcher);
     if (source.kind === "compiled" && options.launcher) {
       throw new FatalError(
@@ -120,7 +126,7 @@ export async function runSubcommand(
         "--launcher only applies from a source tree (this is a compiled cvm)",
       );
     }
-    if (opts.flags.has("--show")) return showInstall(options, source);
+    if (opts.flags.has("--show")) return await showInstall(options, source);
     return await install(options, source);
   }
   const opts = parseOptions(

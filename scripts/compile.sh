@@ -1,9 +1,11 @@
 #!/bin/bash
 # Builds dist/cvm and one symlink per program name.
 #
-#   scripts/compile.sh             deno compile (needs the network or $DENORT_BIN)
-#   scripts/compile.sh --launcher  dist/cvm is a small script running main.ts
-#                                  under this machine's deno (tests and CI)
+#   scripts/compile.sh                 deno compile (needs the network or $DENORT_BIN)
+#   scripts/compile.sh --launcher      dist/cvm is a small script running main.ts
+#                                      under this machine's deno (tests and CI)
+#   scripts/compile.sh --portable DIR  the self-contained tree in DIR (what
+#                                      cvm install --launcher --prefix DIR makes)
 #
 # It never falls back from one to the other by itself: if deno compile
 # cannot get its runtime, it says why and fails.
@@ -12,12 +14,18 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dist="$root/dist"
 mode=compile
-for arg in "$@"; do
-  case "$arg" in
+portable=
+while [ $# -gt 0 ]; do
+  case "$1" in
     --launcher) mode=launcher ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "compile.sh: unknown option: $arg" >&2; exit 2 ;;
+    --portable=*) mode=portable; portable=${1#--portable=} ;;
+    --portable)
+      [ $# -ge 2 ] || { echo "compile.sh: --portable needs a directory" >&2; exit 2; }
+      mode=portable; portable=$2; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compile.sh: unknown option: $1" >&2; exit 2 ;;
   esac
+  shift
 done
 
 deno_bin=${DENO:-$(command -v deno || true)}
@@ -26,6 +34,14 @@ if [ -z "$deno_bin" ]; then
   exit 1
 fi
 deno_bin=$(readlink -f "$deno_bin")
+
+if [ "$mode" = portable ]; then
+  # The installer stages and checks the tree; DIR gets its manifest too, so
+  # `DIR/bin/cvm install --check --prefix DIR` verifies it after a copy.
+  exec "$deno_bin" run --allow-all --quiet --no-prompt --config "$root/deno.json" \
+    "$root/main.ts" install --launcher --prefix "$portable"
+fi
+
 mkdir -p "$dist"
 tmp="$dist/.cvm.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
