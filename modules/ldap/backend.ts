@@ -267,6 +267,8 @@ export function ldapBackend(
  *
  * @param env The `CVM_LDAP_*` variables (see the README) and `CVM_LOOKUP_SECRET`.
  * @param context Whether connections are kept (server modes).
+ * @param report Where notes for the admin go (default: stderr, prefixed
+ *   `cvm-ldap: `); they never hold a password.
  * @returns The backend.
  * @throws {CvmError} CONFIG naming the variable that is wrong.
  * @example
@@ -282,9 +284,9 @@ export function ldapBackend(
 export async function createLdapBackend(
   env: Record<string, string | undefined>,
   context: BackendContext,
+  report: DiagnosticSink = (line) => writeStderr(`cvm-ldap: ${line}\n`),
 ): Promise<Backend<LdapAccount>> {
   const settings = readLdapSettings(env);
-  const report: DiagnosticSink = (line) => writeStderr(`cvm-ldap: ${line}\n`);
   const directory = createDirectory(settings, context.persistent, report);
   if (context.persistent) {
     try {

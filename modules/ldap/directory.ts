@@ -125,11 +125,12 @@ function operationError(settings: LdapSettings, error: unknown): Error {
 
 /**
  * Opens a connection to the first server that answers, in order, bound as
- * the service account when `asService`.
+ * the service account (anonymously without one). The bind is also the
+ * proof that the server answers at all: a hung server accepts TCP
+ * connections and is only found out by waiting for a reply.
  */
 async function connect(
   settings: LdapSettings,
-  asService: boolean,
   health: ReturnType<typeof healthReporter>,
 ): Promise<LdapConnection> {
   let last: Error | undefined;
@@ -141,9 +142,7 @@ async function connect(
         ca: settings.ca,
         timeoutMs: settings.timeoutMs,
       });
-      if (asService && settings.bindDn !== undefined) {
-        await connection.bind(settings.bindDn, settings.bindPassword!);
-      }
+      await connection.bind(settings.bindDn ?? "", settings.bindPassword ?? "");
       health.ok(endpoint.uri);
       return connection;
     } catch (e) {
@@ -181,7 +180,7 @@ function singleConnection(
   health: ReturnType<typeof healthReporter>,
 ): Directory {
   let opened: Promise<LdapConnection> | undefined;
-  const get = () => opened ??= connect(settings, true, health);
+  const get = () => opened ??= connect(settings, health);
   return {
     async search(query) {
       try {
@@ -277,7 +276,7 @@ function pooledConnections(
     }
     let opening = slots[index];
     if (opening === undefined) {
-      const fresh = connect(settings, true, health);
+      const fresh = connect(settings, health);
       fresh.catch(() => {
         if (slots[index] === fresh) slots[index] = undefined;
       });
@@ -287,7 +286,7 @@ function pooledConnections(
   };
   const binders = exclusivePool(
     BIND_POOL_SIZE,
-    () => connect(settings, false, health),
+    () => connect(settings, health),
   );
   return {
     async search(query) {

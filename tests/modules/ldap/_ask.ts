@@ -59,17 +59,22 @@ export function compareEnv(slapd: Slapd): Record<string, string> {
  *
  * @param env The module's environment.
  * @param persistent Server mode (pools) or command mode (one connection).
- * @param use What to do with it.
+ * @param use What to do with it (and the notes it wrote for the admin).
  * @returns What `use` returned.
  */
 export async function withBackend<T>(
   env: Record<string, string>,
   persistent: boolean,
-  use: (backend: Backend<unknown>) => Promise<T>,
+  use: (backend: Backend<unknown>, notes: string[]) => Promise<T>,
 ): Promise<T> {
-  const backend = await createLdapBackend(env, { persistent });
+  const notes: string[] = [];
+  const backend = await createLdapBackend(
+    env,
+    { persistent },
+    (line) => notes.push(line),
+  );
   try {
-    return await use(backend as Backend<unknown>);
+    return await use(backend as Backend<unknown>, notes);
   } finally {
     await backend.close?.();
   }
