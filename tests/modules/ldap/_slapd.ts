@@ -523,6 +523,7 @@ TLSCertificateFile ${dir}/server.pem
 TLSCertificateKeyFile ${dir}/server.key
 database mdb
 maxsize 33554432
+index objectClass,uid,memberUid eq
 suffix "${BASE}"
 rootdn "${ADMIN_DN}"
 rootpw ${ADMIN_PW}
