@@ -156,9 +156,11 @@ export function ldapBackend(
       const raw = request.credentials.find((c) =>
         c.type === CredentialType.ACCOUNT
       )?.value;
-      // A NUL cannot be in a name; refuse it rather than search for it.
+      // A NUL cannot be in a name, nor can a name be empty: refuse them
+      // rather than search for them.
       if (
-        raw === undefined || raw.includes(0) || request.domain.includes("\0")
+        raw === undefined || raw.length === 0 || raw.includes(0) ||
+        request.domain.includes("\0")
       ) {
         throw notFound();
       }

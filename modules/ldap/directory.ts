@@ -174,24 +174,40 @@ function bindOutcome(settings: LdapSettings, error: unknown): false {
   throw operationError(settings, error);
 }
 
-/** Command mode: one connection, opened on first use, re-bound as the user last. */
+/**
+ * Command mode: one connection, opened on first use, re-bound as the user
+ * last. Should a search follow a user bind all the same, the connection is
+ * bound as the service account again first: a search never runs as a user.
+ */
 function singleConnection(
   settings: LdapSettings,
   health: ReturnType<typeof healthReporter>,
 ): Directory {
   let opened: Promise<LdapConnection> | undefined;
+  let asUser = false;
   const get = () => opened ??= connect(settings, health);
   return {
     async search(query) {
       try {
-        return await (await get()).search(query);
+        const connection = await get();
+        if (asUser) {
+          await connection.bind(
+            settings.bindDn ?? "",
+            settings.bindPassword ?? "",
+          );
+          asUser = false;
+        }
+        return await connection.search(query);
       } catch (e) {
         throw operationError(settings, e);
       }
     },
     async userBind(dn, password) {
       try {
-        await (await get()).bind(dn, password);
+        const connection = await get();
+        // Whatever the outcome, the service identity is gone.
+        asUser = true;
+        await connection.bind(dn, password);
         return true;
       } catch (e) {
         return bindOutcome(settings, e);

@@ -42,7 +42,12 @@ export const ADMIN_PW = "admin-secret";
 export const READER_DN = `cn=cvm,${BASE}`;
 /** Its password. */
 export const READER_PW = "cvm-service-pw";
-/** A service account that may search but never read userPassword (bind mode). */
+/**
+ * A service account that may search but never read userPassword (bind
+ * mode). The people are hidden from everyone else but themselves, so a
+ * search that ran as a user instead of a service account would find
+ * nobody.
+ */
 export const SEARCHER_DN = `cn=searcher,${BASE}`;
 /** Its password. */
 export const SEARCHER_PW = "searcher-pw";
@@ -531,6 +536,11 @@ directory ${dir}/db
 access to attrs=userPassword
   by dn.exact="${READER_DN}" read
   by anonymous auth
+  by * none
+access to filter=(objectClass=inetOrgPerson)
+  by dn.exact="${READER_DN}" read
+  by dn.exact="${SEARCHER_DN}" read
+  by self read
   by * none
 access to * by * read
 `;

@@ -103,6 +103,34 @@ Deno.test({
       }
 
       await t.step(
+        "concurrent requests in server mode each get their own answer: one user's bind never shows in another's",
+        async () => {
+          for (const env of [bindEnv(slapd), compareEnv(slapd)]) {
+            await withBackend(env, true, async (backend) => {
+              const uids = ["alice", "bob", "carol", "sha", "clear", "md5"];
+              const requests = Array.from({ length: 96 }, (_, i) => {
+                const uid = uids[i % uids.length];
+                const right = i % 3 !== 0;
+                return {
+                  uid,
+                  right,
+                  password: right ? user(uid).password : "no",
+                };
+              });
+              const replies = await Promise.all(
+                requests.map((r) => ask(backend, r.uid, r.password)),
+              );
+              for (const [i, reply] of replies.entries()) {
+                const { uid, right } = requests[i];
+                assertEquals(reply.code, right ? 0 : 100, `${i} ${uid}`);
+                if (right) assertEquals(reply.facts.username, uid);
+              }
+            });
+          }
+        },
+      );
+
+      await t.step(
         'a locked entry never validates: {CRYPT}! (slapd refuses the bind) and a cleartext "*" (slapd would accept it)',
         async () => {
           for (
