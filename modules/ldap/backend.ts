@@ -153,14 +153,19 @@ export function ldapBackend(
 
   return {
     async lookup(request) {
-      const raw = request.credentials.find((c) =>
-        c.type === CredentialType.ACCOUNT
-      )?.value;
-      // A NUL cannot be in a name, nor can a name be empty: refuse them
-      // rather than search for them.
+      const raw = (type: number) =>
+        request.credentials.find((c) => c.type === type)?.value ??
+          new Uint8Array(0);
+      const name = raw(CredentialType.ACCOUNT);
+      const domain = raw(CredentialType.DOMAIN);
+      // A name is non-empty UTF-8 text without NUL; anything else is
+      // refused rather than searched for (bytes that are not UTF-8 would
+      // be searched as U+FFFD).
       if (
-        raw === undefined || raw.length === 0 || raw.includes(0) ||
-        request.domain.includes("\0")
+        name.length === 0 ||
+        [name, domain].some((bytes) =>
+          bytes.includes(0) || utf8(bytes) === undefined
+        )
       ) {
         throw notFound();
       }
@@ -238,8 +243,9 @@ export function ldapBackend(
         if (account.passwords.length === 0) {
           noteOnce(
             "no userPassword",
-            `no userPassword readable in ${account.dn}: compare mode needs ` +
-              "the service account ($CVM_LDAP_BINDDN) to read userPassword",
+            `no userPassword readable in ${account.dn}: such entries never ` +
+              "validate; compare mode needs the service account " +
+              "($CVM_LDAP_BINDDN) to read userPassword",
           );
         }
         for (const stored of account.passwords) {

@@ -228,6 +228,19 @@ export const USERS: readonly TestUser[] = [
     ],
   },
   {
+    // U+FFFD, what bytes that are not UTF-8 would decode to.
+    uid: "moji\ufffd",
+    password: "moji-pw",
+    store: "ssha",
+    posix: true,
+    attributes: [
+      "cn: Moji",
+      "uidNumber: 1021",
+      "gidNumber: 100",
+      "homeDirectory: /home/moji",
+    ],
+  },
+  {
     uid: "twin",
     password: "twin-pw",
     store: "ssha",

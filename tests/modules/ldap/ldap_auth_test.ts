@@ -251,7 +251,7 @@ Deno.test({
       );
 
       await t.step(
-        "a name with a NUL is rejected without a search, an empty or missing password is NOCRED (7), a non-UTF-8 password is refused",
+        "a name with a NUL or bytes that are not UTF-8 is rejected without a search, an empty or missing password is NOCRED (7), a non-UTF-8 password is refused",
         () =>
           withBackend(bindEnv(slapd), true, async (backend) => {
             const nul = await ask(
@@ -260,6 +260,14 @@ Deno.test({
               "alice-pw",
             );
             assertEquals(nul.code, 100);
+            // "moji" then a byte that is no UTF-8 is not "moji\ufffd".
+            const latin1Name = await ask(
+              backend,
+              new Uint8Array([109, 111, 106, 105, 0xff]),
+              "moji-pw",
+            );
+            assertEquals(latin1Name.code, 100);
+            assertEquals((await ask(backend, "moji\ufffd", "moji-pw")).code, 0);
             assertEquals((await ask(backend, "alice", undefined)).code, 7);
             assertEquals((await ask(backend, "alice", "")).code, 7);
             const latin1 = await ask(
