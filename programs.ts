@@ -58,6 +58,11 @@ export const PROGRAMS: readonly ProgramEntry[] = [
     async () => (await import("./modules/mysql.ts")).createMysqlBackend,
   ),
   ...moduleEntries(
+    "cvm-ldap",
+    "module: accounts from an LDAP directory ($CVM_LDAP_URI, $CVM_LDAP_BASE)",
+    async () => (await import("./modules/ldap/mod.ts")).createLdapBackend,
+  ),
+  ...moduleEntries(
     "cvm-qmail",
     "module: lookup only: addresses qmail would deliver ($QMAIL_ROOT)",
     async () => (await import("./modules/qmail.ts")).createQmailBackend,

@@ -53,6 +53,10 @@ export const MODULE_DEFAULT_ENV: Record<string, Record<string, string>> = {
   },
   "cvm-mysql": { CVM_MYSQL_DB: "mail", CVM_MYSQL_USER: "cvm" },
   "cvm-sqlite": { CVM_SQLITE_DB: "/etc/cvm/accounts.sqlite" },
+  "cvm-ldap": {
+    CVM_LDAP_URI: "ldapi:///",
+    CVM_LDAP_BASE: "ou=people,dc=example,dc=com",
+  },
 };
 
 /** Quotes a word for sh. */

@@ -6,9 +6,9 @@
  * (validating an account near the end: the reference scans the file per
  * request). It also times command mode, 16 clients at once against each
  * local server, and our local server's resident memory with 100,000
- * accounts loaded. Then it runs `scripts/bench_sql.ts` when that file
- * exists, prints one table and a closing line saying which targets were
- * met. It is a report, not a test: it exits 0 whatever the figures.
+ * accounts loaded. Then it runs `scripts/bench_sql.ts` and
+ * `scripts/bench_ldap.ts` when they exist (each prints its own table),
+ * prints one table and a closing line saying which targets were met. It is a report, not a test: it exits 0 whatever the figures.
  *
  * `$CVM_BENCH_OURS` (optional) is the path of the `cvm-pwfile` to measure
  * as ours instead of `dist/cvm-pwfile`.
@@ -427,27 +427,30 @@ async function guarded(
 }
 
 /**
- * Runs `scripts/bench_sql.ts` when it exists: its default export is an
- * async function; it may print its own report and may return rows
- * ({@link Row}) to add to the table and the summary.
+ * Runs an extra benchmark script (`scripts/bench_sql.ts`,
+ * `scripts/bench_ldap.ts`) when it exists: its default export is an async
+ * function; it may print its own report and may return rows ({@link Row})
+ * to add to the table and the summary.
  *
+ * @param file The script's file name, next to this one.
+ * @param label What to call it in messages, e.g. "sql bench".
  * @returns The rows it returned, if any.
  */
-async function sqlBench(): Promise<Row[]> {
-  const path = new URL("./bench_sql.ts", import.meta.url);
+async function extraBench(file: string, label: string): Promise<Row[]> {
+  const path = new URL(`./${file}`, import.meta.url);
   try {
     await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      console.log("sql bench: not present");
+      console.log(`${label}: not present`);
       return [];
     }
     throw e;
   }
   try {
-    const module = await import("./bench_sql.ts");
+    const module = await import(path.href);
     if (typeof module.default !== "function") {
-      console.log("sql bench: scripts/bench_sql.ts has no default function");
+      console.log(`${label}: scripts/${file} has no default function`);
       return [];
     }
     const rows: unknown = await module.default();
@@ -457,9 +460,9 @@ async function sqlBench(): Promise<Row[]> {
       )
       : [];
   } catch (e) {
-    console.log(`sql bench: failed: ${describeFailure(e)}`);
+    console.log(`${label}: failed: ${describeFailure(e)}`);
     return [{
-      scenario: "sql bench",
+      scenario: label,
       reference: "",
       ours: "",
       error: "failed",
@@ -557,7 +560,8 @@ export async function main(): Promise<Row[]> {
       ...others.filter((r) => !r.scenario.includes("clients at once")),
     );
     await stopAll();
-    rows.push(...await sqlBench());
+    rows.push(...await extraBench("bench_sql.ts", "sql bench"));
+    rows.push(...await extraBench("bench_ldap.ts", "ldap bench"));
   } finally {
     await stopAll();
     removeDir();
