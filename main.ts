@@ -11,7 +11,7 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { reportFatal, writeStderr, writeStdout } from "./program.ts";
 import { findProgram, PROGRAMS } from "./programs.ts";
-import { restoreCallerEnvironment } from "./installer/launcher_env.ts";
+import { restoreCallerEnvironment } from "./launcher_env.ts";
 
 /** The `cvm --help` text: every program with one line each. */
 function helpText(): string {

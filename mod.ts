@@ -23,9 +23,6 @@ export {
   type PasswordCredentials,
   splitAccount,
   ucspiDomain,
-} from "./clients/client.ts";
-export {
-  type ModuleAddress,
-  parseModuleAddress,
-} from "./clients/module_address.ts";
+} from "./clients/mod.ts";
+export { type ModuleAddress, parseModuleAddress } from "./protocol/mod.ts";
 export * from "./protocol/mod.ts";

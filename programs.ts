@@ -6,7 +6,7 @@
  */
 
 import type { Invocation, ProgramEntry } from "./program.ts";
-import type { BackendFactory } from "./modules/runtime.ts";
+import type { BackendFactory } from "./modules/runtime/mod.ts";
 
 /** A module program and its -local and -udp forms. */
 function moduleEntries(
@@ -15,7 +15,7 @@ function moduleEntries(
   load: () => Promise<BackendFactory>,
 ): ProgramEntry[] {
   const main = async (invocation: Invocation) => {
-    const { runModule } = await import("./modules/runtime.ts");
+    const { runModule } = await import("./modules/runtime/mod.ts");
     return runModule(base, await load(), invocation);
   };
   return [
@@ -45,17 +45,17 @@ export const PROGRAMS: readonly ProgramEntry[] = [
   ...moduleEntries(
     "cvm-sqlite",
     "module: accounts from an SQLite file ($CVM_SQLITE_DB, $CVM_SQLITE_QUERY)",
-    async () => (await import("./modules/sqlite.ts")).createSqliteBackend,
+    async () => (await import("./modules/sql/mod.ts")).createSqliteBackend,
   ),
   ...moduleEntries(
     "cvm-pgsql",
     "module: accounts from PostgreSQL ($PGHOST…, $CVM_PGSQL_QUERY)",
-    async () => (await import("./modules/pgsql.ts")).createPgsqlBackend,
+    async () => (await import("./modules/sql/mod.ts")).createPgsqlBackend,
   ),
   ...moduleEntries(
     "cvm-mysql",
     "module: accounts from MySQL/MariaDB ($CVM_MYSQL_*, $CVM_MYSQL_QUERY)",
-    async () => (await import("./modules/mysql.ts")).createMysqlBackend,
+    async () => (await import("./modules/sql/mod.ts")).createMysqlBackend,
   ),
   ...moduleEntries(
     "cvm-ldap",
@@ -65,17 +65,17 @@ export const PROGRAMS: readonly ProgramEntry[] = [
   ...moduleEntries(
     "cvm-qmail",
     "module: lookup only: addresses qmail would deliver ($QMAIL_ROOT)",
-    async () => (await import("./modules/qmail.ts")).createQmailBackend,
+    async () => (await import("./modules/qmail/mod.ts")).createQmailBackend,
   ),
   ...moduleEntries(
     "cvm-vmailmgr",
     "module: vmailmgr virtual users (passwd.cdb in the domain's home)",
-    async () => (await import("./modules/vmailmgr.ts")).createVmailmgrBackend,
+    async () => (await import("./modules/qmail/mod.ts")).createVmailmgrBackend,
   ),
   ...moduleEntries(
     "cvm-vchkpw",
     "module: vpopmail virtual users (users/assign, vpasswd[.cdb])",
-    async () => (await import("./modules/vchkpw.ts")).createVchkpwBackend,
+    async () => (await import("./modules/qmail/mod.ts")).createVchkpwBackend,
   ),
   {
     name: "cvm-testclient",

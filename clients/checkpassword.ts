@@ -12,6 +12,7 @@
 import { type ClientFacts, ErrorCode, MAX_PACKET } from "../protocol/mod.ts";
 import { FatalError, type Invocation } from "../program.ts";
 import { authenticatePassword, ucspiDomain } from "./client.ts";
+import { checkpasswordEnv } from "./facts_env.ts";
 
 /** The checkpassword exit status for malformed fd-3 data. */
 export const EXIT_BAD_INPUT = 2;
@@ -56,40 +57,6 @@ export function parseCheckpasswordInput(
   };
 }
 
-/**
- * The environment the next program gets: `USER HOME SHELL UID GID`, and
- * `NAME GROUP DOMAIN MAIL MAILBOX MAILDIR` where the fact came back.
- *
- * @param env The current environment.
- * @param facts The facts of the successful validation.
- * @returns The new environment.
- * @example
- * ```ts
- * import { checkpasswordEnv } from "./checkpassword.ts";
- * checkpasswordEnv({}, { all: [], username: "bob", userid: 1, groupid: 2, directory: "/h" }).HOME;
- * // "/h"
- * ```
- */
-export function checkpasswordEnv(
-  env: Record<string, string | undefined>,
-  facts: ClientFacts,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  out.USER = facts.username ?? "";
-  out.UID = String(facts.userid);
-  out.GID = String(facts.groupid);
-  out.HOME = facts.directory ?? "";
-  if (facts.shell !== undefined) out.SHELL = facts.shell;
-  if (facts.realname !== undefined) out.NAME = facts.realname;
-  if (facts.groupname !== undefined) out.GROUP = facts.groupname;
-  if (facts.domain !== undefined) out.DOMAIN = facts.domain;
-  if (facts.mailbox !== undefined) {
-    out.MAIL = out.MAILBOX = out.MAILDIR = facts.mailbox;
-  }
-  return out;
-}
-
 /** The descriptor the checkpassword interface reads its input from. */
 const INPUT_FD = 3;
 
@@ -101,7 +68,7 @@ const INPUT_FD = 3;
  * /dev/fd/3). Undefined when fd 3 was not given or cannot be read.
  */
 async function takeFd3(): Promise<Uint8Array | undefined> {
-  const fd = await import("../sys/fd.ts");
+  const fd = await import("../sys/mod.ts");
   if (!fd.isInheritedFd(INPUT_FD)) return undefined;
   try {
     return fd.readFdSync(INPUT_FD, MAX_PACKET + 1);
@@ -236,7 +203,7 @@ async function execNext(
   programArgs: string[],
   env: Record<string, string>,
 ): Promise<number> {
-  const sys = await import("../sys/process.ts");
+  const sys = await import("../sys/mod.ts");
   const path = sys.resolveExecutable(program, env.PATH);
   if (path === undefined) return EXIT_LOCAL_TROUBLE;
   try {
@@ -277,7 +244,7 @@ async function checkpassword(
   if (result.code !== ErrorCode.OK) return result.code;
   const facts = result.facts;
   const nextEnv = checkpasswordEnv(env, facts);
-  const sys = await import("../sys/process.ts");
+  const sys = await import("../sys/mod.ts");
   try {
     const uid = facts.userid!;
     const gid = facts.groupid!;

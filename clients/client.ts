@@ -29,7 +29,7 @@ import {
   type Tagged,
   toBytes,
 } from "../protocol/mod.ts";
-import { parseModuleAddress, splitChain } from "./module_address.ts";
+import { parseModuleAddress, splitChain } from "../protocol/mod.ts";
 import { exchangeCommand } from "./transport_command.ts";
 import { exchangeLocal } from "./transport_local.ts";
 import { exchangeUdp, UDP_RETRY_WAITS_MS } from "./transport_udp.ts";

@@ -39,7 +39,7 @@ import {
   saslCaps,
   SaslCode,
   SaslFraming,
-} from "./sasl.ts";
+} from "./sasl/mod.ts";
 
 /**
  * The sasl-auth-test program.

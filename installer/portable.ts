@@ -22,7 +22,7 @@
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { walk } from "./_fs.ts";
-import { LAUNCHER_ENV } from "./launcher_env.ts";
+import { LAUNCHER_ENV } from "../launcher_env.ts";
 
 /** The tree's library directory, relative to the prefix. */
 export const TREE_LIB = "lib/cvm";

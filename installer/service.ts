@@ -219,7 +219,7 @@ export async function makeService(options: ServiceOptions): Promise<number> {
   }
   let logOwner: { uid: number; gid: number } | undefined;
   if (options.logUser !== undefined) {
-    const { getpwnam } = await import("../sys/passwd.ts");
+    const { getpwnam } = await import("../sys/mod.ts");
     logOwner = getpwnam(options.logUser);
     if (logOwner === undefined) {
       throw new FatalError(1, `no such user: ${options.logUser}`);

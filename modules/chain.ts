@@ -7,8 +7,8 @@
  */
 
 import { CvmError, ErrorCode, type Facts } from "../protocol/mod.ts";
-import { authenticate, type ClientResult } from "../clients/client.ts";
-import { type Backend, Rejection } from "./backend.ts";
+import { authenticate, type ClientResult } from "../clients/mod.ts";
+import { type Backend, Rejection } from "./runtime/mod.ts";
 
 /**
  * The module strings of `$CVM_CHAIN0` … `$CVM_CHAIN9`, in order, unset and

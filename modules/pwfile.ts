@@ -9,15 +9,15 @@
 
 import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
-import type { Backend, ModuleRequest } from "./backend.ts";
+import type { Backend, ModuleRequest } from "./runtime/mod.ts";
 import {
   checkPassword,
   parsePasswordScheme,
   type PasswordScheme,
-} from "./password.ts";
-import type { BackendContext } from "./runtime.ts";
-import { CachedFile, type FileRead, readFileSafely } from "./cached_file.ts";
-import { CryptDecoy, firstHash } from "./crypt_decoy.ts";
+} from "./passwords/mod.ts";
+import type { BackendContext } from "./runtime/mod.ts";
+import { CachedFile, type FileRead, readFileSafely } from "./file_cache/mod.ts";
+import { CryptDecoy, firstHash } from "./passwords/mod.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {

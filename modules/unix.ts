@@ -8,9 +8,9 @@
 
 import { CvmError, ErrorCode } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
-import type { Backend } from "./backend.ts";
-import { CryptDecoy, firstHash } from "./crypt_decoy.ts";
-import { checkPassword } from "./password.ts";
+import type { Backend } from "./runtime/mod.ts";
+import { CryptDecoy, firstHash } from "./passwords/mod.ts";
+import { checkPassword } from "./passwords/mod.ts";
 
 /** What cvm-unix found for an account. */
 export interface UnixAccount {
@@ -51,7 +51,7 @@ function nss<T>(what: string, call: () => T): T {
  */
 export async function createUnixBackend(): Promise<Backend<UnixAccount>> {
   const { getgrgid, getgrouplist, getpwnam, getspnam, shadowPasswords } =
-    await import("../sys/passwd.ts");
+    await import("../sys/mod.ts");
   // The dummy hash follows the system's: the first usable shadow entry.
   const decoy = new CryptDecoy(() => firstHash(shadowPasswords()));
   return {

@@ -15,6 +15,7 @@
 export * from "./codes.ts";
 export * from "./error.ts";
 export * from "./facts.ts";
+export * from "./module_address.ts";
 export * from "./request.ts";
 export * from "./text.ts";
 export * from "./types.ts";

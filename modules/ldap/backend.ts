@@ -14,8 +14,8 @@ import {
   type Facts,
 } from "../../protocol/mod.ts";
 import { writeStderr } from "../../program.ts";
-import { type Backend, type ModuleRequest, Rejection } from "../backend.ts";
-import type { BackendContext } from "../runtime.ts";
+import { type Backend, type ModuleRequest, Rejection } from "../runtime/mod.ts";
+import type { BackendContext } from "../runtime/mod.ts";
 import {
   createDirectory,
   type DiagnosticSink,

@@ -14,7 +14,7 @@
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { bytesEqual, toBytes } from "../../protocol/mod.ts";
-import { verifyCrypt } from "../../sys/crypt.ts";
+import { verifyCrypt } from "../../sys/mod.ts";
 
 /** The digest behind each salted or unsalted scheme, and its length. */
 const DIGESTS: Readonly<

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { answerRequest } from "../../../modules/answer.ts";
-import type { Backend } from "../../../modules/backend.ts";
+import { answerRequest } from "../../../modules/runtime/answer.ts";
+import type { Backend } from "../../../modules/runtime/backend.ts";
 import { createLdapBackend } from "../../../modules/ldap/mod.ts";
 import {
   type ClientFacts,

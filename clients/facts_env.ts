@@ -1,0 +1,43 @@
+/**
+ * The environment a successful validation hands to the next program, as
+ * cvm-checkpassword sets it (the reference's `cvm_client_setenv`); the
+ * SASL library sets the same for the server that calls it.
+ *
+ * @module
+ */
+
+import type { ClientFacts } from "../protocol/mod.ts";
+
+/**
+ * The environment the next program gets: `USER HOME SHELL UID GID`, and
+ * `NAME GROUP DOMAIN MAIL MAILBOX MAILDIR` where the fact came back.
+ *
+ * @param env The current environment.
+ * @param facts The facts of the successful validation.
+ * @returns The new environment.
+ * @example
+ * ```ts
+ * import { checkpasswordEnv } from "./facts_env.ts";
+ * checkpasswordEnv({}, { all: [], username: "bob", userid: 1, groupid: 2, directory: "/h" }).HOME;
+ * // "/h"
+ * ```
+ */
+export function checkpasswordEnv(
+  env: Record<string, string | undefined>,
+  facts: ClientFacts,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  out.USER = facts.username ?? "";
+  out.UID = String(facts.userid);
+  out.GID = String(facts.groupid);
+  out.HOME = facts.directory ?? "";
+  if (facts.shell !== undefined) out.SHELL = facts.shell;
+  if (facts.realname !== undefined) out.NAME = facts.realname;
+  if (facts.groupname !== undefined) out.GROUP = facts.groupname;
+  if (facts.domain !== undefined) out.DOMAIN = facts.domain;
+  if (facts.mailbox !== undefined) {
+    out.MAIL = out.MAILBOX = out.MAILDIR = facts.mailbox;
+  }
+  return out;
+}

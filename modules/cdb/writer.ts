@@ -1,0 +1,229 @@
+/**
+ * Writer for D. J. Bernstein's constant database (cdb) format, producing
+ * files byte-identical to tinycdb's `cdb -c` for the same records in the
+ * same order.
+ *
+ * @module
+ */
+
+import { CDB_HEADER_SIZE, cdbHash, toCdbBytes } from "./reader.ts";
+
+const MAX_CDB_SIZE = 0xffffffff;
+
+/**
+ * Builds a cdb file in memory from records, keeping duplicates and order.
+ *
+ * Each of the 256 hash tables gets twice as many slots as it has records
+ * (as tinycdb does), records are placed in their tables in the order given
+ * with linear probing, and empty tables point at the position where the
+ * next table would start.
+ *
+ * @param records `[key, data]` pairs; strings are UTF-8 encoded.
+ * @returns The bytes of the cdb file.
+ * @throws {RangeError} if the file would exceed the format's 4 GiB limit.
+ * @example
+ * ```ts
+ * const bytes = makeCdb([["alice", "x"], ["bob", new Uint8Array([0, 1])]]);
+ * await Deno.writeFile("users.cdb", bytes);
+ * ```
+ */
+export function makeCdb(
+  records: Iterable<readonly [Uint8Array | string, Uint8Array | string]>,
+): Uint8Array {
+  const keys: Uint8Array[] = [];
+  const datas: Uint8Array[] = [];
+  const counts = new Uint32Array(256);
+  let dataEnd = CDB_HEADER_SIZE;
+  for (const [k, d] of records) {
+    const key = toCdbBytes(k);
+    const data = toCdbBytes(d);
+    keys.push(key);
+    datas.push(data);
+    dataEnd += 8 + key.length + data.length;
+    if (dataEnd + keys.length * 16 > MAX_CDB_SIZE) {
+      throw new RangeError("cdb would exceed the 4 GiB size limit");
+    }
+  }
+  const n = keys.length;
+  const out = new Uint8Array(dataEnd + n * 16);
+  const view = new DataView(out.buffer);
+
+  // Records, remembering each one's hash and position.
+  const hashes = new Uint32Array(n);
+  const positions = new Uint32Array(n);
+  let pos = CDB_HEADER_SIZE;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i];
+    const data = datas[i];
+    const h = cdbHash(key);
+    hashes[i] = h;
+    positions[i] = pos;
+    counts[h % 256]++;
+    view.setUint32(pos, key.length, true);
+    view.setUint32(pos + 4, data.length, true);
+    out.set(key, pos + 8);
+    out.set(data, pos + 8 + key.length);
+    pos += 8 + key.length + data.length;
+  }
+
+  // Group record indexes by table, keeping their order.
+  const starts = new Uint32Array(257);
+  for (let t = 0; t < 256; t++) starts[t + 1] = starts[t] + counts[t];
+  const fill = starts.slice(0, 256);
+  const byTable = new Uint32Array(n);
+  for (let i = 0; i < n; i++) byTable[fill[hashes[i] % 256]++] = i;
+
+  // Hash tables, each of 2 × (its record count) slots, in table order.
+  for (let t = 0; t < 256; t++) {
+    const slots = counts[t] * 2;
+    view.setUint32(t * 8, pos, true);
+    view.setUint32(t * 8 + 4, slots, true);
+    for (let j = starts[t]; j < starts[t + 1]; j++) {
+      const i = byTable[j];
+      let slot = (hashes[i] >>> 8) % slots;
+      // A slot is free while its position is 0 (records start at 2048).
+      while (view.getUint32(pos + slot * 8 + 4, true) !== 0) {
+        if (++slot === slots) slot = 0;
+      }
+      view.setUint32(pos + slot * 8, hashes[i], true);
+      view.setUint32(pos + slot * 8 + 4, positions[i], true);
+    }
+    pos += slots * 8;
+  }
+  return out;
+}
+
+/** Options for {@link writeCdbAtomic}. */
+export interface WriteCdbOptions {
+  /**
+   * Permission bits of the new file. Defaults to the old file's mode when
+   * it exists, else 0o644. Applied exactly (the umask does not apply).
+   */
+  mode?: number;
+  /** Owner of the new file. Defaults to the old file's owner, if any. */
+  uid?: number;
+  /** Group of the new file. Defaults to the old file's group, if any. */
+  gid?: number;
+}
+
+/** Writes in progress per target path, so same-process writes queue up. */
+const inFlight = new Map<string, Promise<void>>();
+
+/**
+ * Writes a cdb file atomically: builds it in `<path>.tmp.<pid>` beside the
+ * target, sets owner and mode, fsyncs, renames it over `path` and fsyncs
+ * the directory, so a crash at any point leaves either the old or the new
+ * file in place, never a partial one.
+ *
+ * When `path` already exists its owner, group and mode are kept unless
+ * given in `options`; if they cannot be kept (e.g. changing the owner
+ * without privilege) the write fails and the old file is left untouched.
+ * Concurrent calls for the same path from this process run one after the
+ * other.
+ *
+ * @param path The cdb file to create or replace.
+ * @param records `[key, data]` pairs, as for {@link makeCdb}.
+ * @param options Mode, uid and gid for the new file.
+ * @returns A promise that resolves once the new file is in place.
+ * @throws {Error} file system errors; the temporary file is removed.
+ * @example
+ * ```ts
+ * await writeCdbAtomic("/etc/cvm/users.cdb", [["alice", "x"]], { mode: 0o640 });
+ * ```
+ */
+export function writeCdbAtomic(
+  path: string,
+  records: Iterable<readonly [Uint8Array | string, Uint8Array | string]>,
+  options: WriteCdbOptions = {},
+): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    bytes = makeCdb(records);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const previous = inFlight.get(path) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(() =>
+    writeNow(path, bytes, options)
+  );
+  inFlight.set(path, run);
+  const cleanup = () => {
+    if (inFlight.get(path) === run) inFlight.delete(path);
+  };
+  run.then(cleanup, cleanup);
+  return run;
+}
+
+async function writeNow(
+  path: string,
+  bytes: Uint8Array,
+  options: WriteCdbOptions,
+): Promise<void> {
+  let old: Deno.FileInfo | null = null;
+  try {
+    old = await Deno.stat(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const mode = options.mode ?? (old ? old.mode! & 0o7777 : 0o644);
+  const uid = options.uid ?? old?.uid ?? null;
+  const gid = options.gid ?? old?.gid ?? null;
+
+  const tmp = `${path}.tmp.${Deno.pid}`;
+  // A leftover from an earlier crashed run with this same pid is ours.
+  await Deno.remove(tmp).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  const file = await Deno.open(tmp, {
+    write: true,
+    createNew: true,
+    mode: 0o600,
+  });
+  try {
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        written += await file.write(bytes.subarray(written));
+      }
+      const info = await file.stat();
+      if (
+        (uid !== null && uid !== info.uid) || (gid !== null && gid !== info.gid)
+      ) {
+        await Deno.chown(tmp, uid, gid);
+      }
+      // After chown, which may clear set-id bits.
+      await Deno.chmod(tmp, mode);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  await syncDirectory(dirOf(path));
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  if (i < 0) return ".";
+  return i === 0 ? "/" : path.slice(0, i);
+}
+
+/** Makes the rename durable; best effort where directories can't be synced. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: Deno.FsFile;
+  try {
+    handle = await Deno.open(dir, { read: true });
+  } catch {
+    return;
+  }
+  try {
+    await handle.sync();
+  } catch {
+    // Some file systems refuse fsync on directories; the rename stands.
+  } finally {
+    handle.close();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The work a server has taken on, bounded: the local and UDP servers take
+ * a new request only when there is room, and wait for what is left, up to
+ * a deadline, when they stop.
+ *
+ * @module
+ */
+
+/** How long a stopping server waits for the requests it has taken on. */
+export const STOP_GRACE_MS = 1000;
+
+/** The most requests a server works on at once, unless configured. */
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+
+/**
+ * The most connections a local server may hold open under an open-file
+ * limit: what is left after a reserve for the runtime itself, database
+ * connections, files being read and command modules being run (64
+ * descriptors, or half of a smaller limit).
+ *
+ * @param openFileLimit The soft RLIMIT_NOFILE.
+ * @returns The cap, at least 1.
+ * @example
+ * ```ts
+ * import { connectionCap } from "./in_flight.ts";
+ * connectionCap(1024); // 960
+ * connectionCap(64); // 32
+ * ```
+ */
+export function connectionCap(openFileLimit: number): number {
+  if (!Number.isFinite(openFileLimit)) return Number.MAX_SAFE_INTEGER;
+  const reserve = Math.min(64, Math.floor(openFileLimit / 2));
+  return Math.max(1, openFileLimit - reserve);
+}
+
+/**
+ * A bounded set of running tasks.
+ *
+ * @example
+ * ```ts
+ * import { InFlight } from "./in_flight.ts";
+ * const work = new InFlight(2);
+ * await work.room(); // at once: nothing runs yet
+ * work.add(new Promise((r) => setTimeout(r, 10)));
+ * await work.settle(1000); // true: it finished in time
+ * ```
+ */
+export class InFlight {
+  readonly #limit: number;
+  readonly #tasks = new Set<Promise<void>>();
+  #wake: (() => void) | undefined;
+  #closed = false;
+
+  /**
+   * @param limit The most tasks at once (at least 1).
+   */
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  /** How many tasks are running. */
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  /** The most tasks at once. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /**
+   * Settles when there is room for one more task, or once `close()` was
+   * called. Meant for one waiter at a time (a server's receiving loop).
+   *
+   * @returns Settles when a task may be added.
+   */
+  async room(): Promise<void> {
+    while (this.#tasks.size >= this.#limit && !this.#closed) {
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+  }
+
+  /**
+   * Adds a running task; it leaves the set when it settles (its failure is
+   * its own business: it is not rethrown here).
+   *
+   * @param task The task.
+   */
+  add(task: Promise<unknown>): void {
+    const tracked: Promise<void> = task.then(() => {}, () => {}).finally(
+      () => {
+        this.#tasks.delete(tracked);
+        this.#signal();
+      },
+    );
+    this.#tasks.add(tracked);
+  }
+
+  /** Lets a waiting `room()` go: the server is stopping. */
+  close(): void {
+    this.#closed = true;
+    this.#signal();
+  }
+
+  /**
+   * Waits for the running tasks, at most `ms` milliseconds.
+   *
+   * @param ms The deadline.
+   * @returns True when every task finished in time.
+   */
+  async settle(ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    try {
+      return await Promise.race([
+        Promise.all([...this.#tasks]).then(() => true),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Local mode: a Unix stream socket, one request and one reply per
+ * connection, many connections served at once, up to a bound; the others
+ * wait in the kernel's listen backlog.
+ *
+ * @module
+ */
+
+import { MAX_PACKET } from "../../protocol/mod.ts";
+import { answerRequest, type ModuleOptions } from "./answer.ts";
+import type { Backend } from "./backend.ts";
+import { type LogSink, requestLogLine } from "./log.ts";
+import { InFlight } from "./in_flight.ts";
+import { type RunningServer, runServerLoop } from "./server_life.ts";
+import { isPassingError, PassingTrouble } from "./socket_trouble.ts";
+
+/** Settings of a local-socket server. */
+export interface LocalServerOptions extends ModuleOptions {
+  /** The socket path. */
+  path: string;
+  /** The socket file's mode (from `$CVM_SOCKET_MODE`, octal; default 0o777). */
+  mode: number;
+  /** The socket's owner uid, when one was configured. */
+  uid?: number;
+  /** The socket's group gid, when one was configured. */
+  gid?: number;
+  /** Milliseconds to wait for a request and to send its reply. */
+  timeoutMs: number;
+  /** Where log lines go. */
+  log: LogSink;
+  /**
+   * The most connections served at once (keep it below the open-file
+   * limit); further clients wait in the kernel's listen backlog.
+   */
+  maxInFlight: number;
+  /** Where trouble with the socket is reported (stderr in the programs). */
+  warn: LogSink;
+}
+
+export type { RunningServer };
+
+/** Reads to end of input (the client half-closes); undefined on error or timeout. */
+async function readRequest(
+  conn: Deno.UnixConn,
+): Promise<Uint8Array | undefined> {
+  const buffer = new Uint8Array(MAX_PACKET + 1);
+  let length = 0;
+  try {
+    while (length <= MAX_PACKET) {
+      const n = await conn.read(buffer.subarray(length));
+      if (n === null) return buffer.slice(0, length);
+      length += n;
+    }
+    // Oversized: drain the rest (until EOF or the deadline) so the client
+    // reads our BAD_CLIDATA reply instead of a connection reset.
+    const scrap = new Uint8Array(4096);
+    while ((await conn.read(scrap)) !== null) { /* discard */ }
+    return buffer;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+}
+
+async function serveConnection<A>(
+  conn: Deno.UnixConn,
+  backend: Backend<A>,
+  options: LocalServerOptions,
+): Promise<void> {
+  // One timer per phase, cleared when done: closing the connection ends a
+  // stalled read or write, so a silent client cannot hold anything.
+  let timedOut = false;
+  const close = () => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  const arm = () =>
+    setTimeout(() => {
+      timedOut = true;
+      close();
+    }, options.timeoutMs);
+  let timer = arm();
+  const request = await readRequest(conn);
+  clearTimeout(timer);
+  if (request === undefined || timedOut) {
+    close();
+    return;
+  }
+  const answer = await answerRequest(backend, request, options);
+  // The line before the reply: a client that has its answer can read it.
+  options.log(requestLogLine(answer.code, answer.account, answer.domain));
+  timer = arm();
+  try {
+    await writeAll(conn, answer.reply);
+  } catch { /* the client went away; the answer is logged all the same */ }
+  clearTimeout(timer);
+  close();
+}
+
+/** Removes a stale socket at `path`, refusing to delete anything else. */
+function removeStaleSocket(path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!info.isSocket) {
+    throw new Error(`${path} exists and is not a socket`);
+  }
+  Deno.removeSync(path);
+}
+
+/**
+ * Starts serving a backend on a Unix socket. Logs `Starting.` once
+ * listening, one line per request (before its reply), and `Stopping.` when
+ * stopped.
+ *
+ * At most `maxInFlight` connections are served at once; the others wait in
+ * the kernel's listen backlog. An accept() that fails for want of file
+ * descriptors (EMFILE, ENFILE) or because a client gave up (ECONNABORTED)
+ * is reported once on `warn`, and accepting resumes after a short pause;
+ * any other failure ends the server (`finished` rejects).
+ *
+ * @param backend The module backend.
+ * @param options Socket path, mode, owner, timeout, bound, log sinks, lookup mode.
+ * @returns The running server.
+ * @example
+ * ```ts
+ * import { startLocalServer } from "./local_server.ts";
+ * const backend = {
+ *   lookup: () => Promise.resolve(undefined),
+ *   authenticate: () => Promise.resolve(false),
+ *   results: () => ({ username: "", userid: 0, groupid: 0, directory: "" }),
+ * };
+ * const path = Deno.makeTempDirSync() + "/s";
+ * const server = startLocalServer(backend, { path, mode: 0o777, timeoutMs: 1000,
+ *   maxInFlight: 64, log: () => {}, warn: () => {} });
+ * await server.stop();
+ * ```
+ */
+export function startLocalServer<A>(
+  backend: Backend<A>,
+  options: LocalServerOptions,
+): RunningServer {
+  removeStaleSocket(options.path);
+  const listener = Deno.listen({ transport: "unix", path: options.path });
+  Deno.chmodSync(options.path, options.mode);
+  if (options.uid !== undefined || options.gid !== undefined) {
+    Deno.chownSync(options.path, options.uid ?? null, options.gid ?? null);
+  }
+  options.log("Starting.");
+  const work = new InFlight(options.maxInFlight);
+  const accepting = async (stopped: () => boolean) => {
+    const trouble = new PassingTrouble(
+      options.warn,
+      `accept on ${options.path}`,
+    );
+    for (;;) {
+      // At the bound, the next clients wait in the kernel's backlog.
+      await work.room();
+      if (stopped()) return;
+      let conn: Deno.UnixConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (stopped()) return;
+        if (!isPassingError(e)) throw e;
+        await trouble.failed(e);
+        continue;
+      }
+      trouble.cleared();
+      work.add(serveConnection(conn, backend, options));
+    }
+  };
+  const closeSocket = () => {
+    try {
+      listener.close();
+    } catch { /* already closed */ }
+    try {
+      Deno.removeSync(options.path);
+    } catch { /* already gone */ }
+  };
+  return runServerLoop(accepting, closeSocket, work, backend, options.log);
+}

@@ -1,0 +1,112 @@
+/**
+ * The import graph keeps the house rules (see tests/_architecture.ts): read
+ * from `deno info --json` for the binary's and the library's entry points,
+ * and each rule shown to catch a graph made to break it.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { root } from "./_helpers.ts";
+import {
+  architectureViolations,
+  isBackend,
+  projectImports,
+  roomOf,
+} from "./_architecture.ts";
+
+Deno.test("the import graph of main.ts and mod.ts keeps every house rule", async () => {
+  const edges = await projectImports(root, ["main.ts", "mod.ts"]);
+  // The graph really was read: the program table reaches every backend room.
+  for (const room of ["modules/sql", "modules/qmail", "modules/ldap"]) {
+    assert.ok(
+      edges.some((e) => e.to === `${room}/mod.ts`),
+      `no import of ${room}/mod.ts found`,
+    );
+  }
+  assert.deepEqual(architectureViolations(edges), []);
+});
+
+Deno.test("architectureViolations() catches a runtime or library file importing a backend", () => {
+  assert.deepEqual(
+    architectureViolations([
+      { from: "modules/runtime/answer.ts", to: "modules/pwfile.ts" },
+      { from: "modules/passwords/check.ts", to: "modules/sql/mod.ts" },
+      { from: "modules/cdb/reader.ts", to: "modules/qmail/mod.ts" },
+    ]),
+    [
+      "runs up to a backend: modules/runtime/answer.ts -> modules/pwfile.ts",
+      "runs up to a backend: modules/passwords/check.ts -> modules/sql/mod.ts",
+      "runs up to a backend: modules/cdb/reader.ts -> modules/qmail/mod.ts",
+    ],
+  );
+});
+
+Deno.test("architectureViolations() catches a file reaching past a folder's mod.ts", () => {
+  assert.deepEqual(
+    architectureViolations([
+      { from: "modules/pwfile.ts", to: "modules/runtime/answer.ts" },
+      { from: "modules/qmail/users.ts", to: "modules/cdb/reader.ts" },
+      { from: "modules/chain.ts", to: "clients/client.ts" },
+    ]),
+    [
+      "reaches past modules/runtime/mod.ts: modules/pwfile.ts -> modules/runtime/answer.ts",
+      "reaches past modules/cdb/mod.ts: modules/qmail/users.ts -> modules/cdb/reader.ts",
+      "reaches past clients/mod.ts: modules/chain.ts -> clients/client.ts",
+    ],
+  );
+});
+
+Deno.test("architectureViolations() allows faces, imports inside a room and the program table's entries", () => {
+  assert.deepEqual(
+    architectureViolations([
+      { from: "modules/pwfile.ts", to: "modules/runtime/mod.ts" },
+      { from: "modules/runtime/local_server.ts", to: "modules/runtime/log.ts" },
+      { from: "modules/sql/pgsql.ts", to: "modules/sql/framework.ts" },
+      { from: "programs.ts", to: "clients/testclient.ts" },
+      { from: "programs.ts", to: "modules/sql/mod.ts" },
+      { from: "clients/sasl/sasl.ts", to: "clients/client.ts" },
+    ]),
+    [],
+  );
+});
+
+Deno.test("architectureViolations() keeps protocol/ pure, sys/ low and clients/ off the module side", () => {
+  assert.deepEqual(
+    architectureViolations([
+      { from: "protocol/v2.ts", to: "sys/mod.ts" },
+      { from: "sys/crypt.ts", to: "modules/passwords/mod.ts" },
+      { from: "clients/client.ts", to: "modules/runtime/mod.ts" },
+    ]),
+    [
+      "protocol/ is pure and imports only itself: protocol/v2.ts -> sys/mod.ts",
+      "sys/ imports only itself and protocol/: sys/crypt.ts -> modules/passwords/mod.ts",
+      "the client side imports the module side: clients/client.ts -> modules/runtime/mod.ts",
+    ],
+  );
+});
+
+Deno.test("architectureViolations() finds circles between rooms", () => {
+  assert.deepEqual(
+    architectureViolations([
+      { from: "modules/passwords/check.ts", to: "modules/cdb/mod.ts" },
+      { from: "modules/cdb/reader.ts", to: "modules/passwords/mod.ts" },
+    ]),
+    [
+      "rooms in a circle: modules/cdb -> modules/passwords -> modules/cdb",
+    ],
+  );
+});
+
+Deno.test("roomOf() and isBackend() sort files into rooms", () => {
+  assert.equal(roomOf("modules/sql/pgsql.ts"), "modules/sql");
+  assert.equal(roomOf("clients/sasl/sasl.ts"), "clients/sasl");
+  assert.equal(roomOf("clients/testclient.ts"), "clients");
+  assert.equal(roomOf("modules/pwfile.ts"), "modules");
+  assert.equal(roomOf("main.ts"), "main.ts");
+  assert.ok(isBackend("modules/pwfile.ts"));
+  assert.ok(isBackend("modules/ldap/backend.ts"));
+  assert.ok(!isBackend("modules/runtime/answer.ts"));
+  assert.ok(!isBackend("modules/cdb/reader.ts"));
+  assert.ok(!isBackend("clients/client.ts"));
+});
