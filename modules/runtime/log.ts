@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ErrorCode } from "../protocol/mod.ts";
+import { ErrorCode } from "../../protocol/mod.ts";
 
 /** Where log lines go; stdout in the programs, an array in tests. */
 export type LogSink = (line: string) => void;
