@@ -6,12 +6,31 @@
  * @module
  */
 
-import process from "node:process";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import { reportFatal, writeStderr, writeStdout } from "./program.ts";
 import { findProgram, PROGRAMS } from "./programs.ts";
 import { restoreCallerEnvironment } from "./launcher_env.ts";
+
+/** The last part of a path (no node:path: start-up pays for every node: module). */
+function basename(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
+/**
+ * argv[0] as the caller gave it (`exec -a`, a symlink's name), read from
+ * /proc/self/cmdline; node:process's `argv0` where /proc cannot be read.
+ */
+async function invokedName(): Promise<string> {
+  try {
+    const cmdline = Deno.readFileSync("/proc/self/cmdline");
+    const end = cmdline.indexOf(0);
+    return new TextDecoder().decode(
+      end < 0 ? cmdline : cmdline.subarray(0, end),
+    );
+  } catch {
+    return (await import("node:process")).default.argv0;
+  }
+}
 
 /** The `cvm --help` text: every program with one line each. */
 function helpText(): string {
@@ -47,7 +66,9 @@ function resolveInvocation(
 
 async function main(): Promise<number> {
   // The portable launcher's variables are for its deno, not the programs.
-  restoreCallerEnvironment(fileURLToPath(new URL("./cache", import.meta.url)));
+  restoreCallerEnvironment(
+    decodeURIComponent(new URL("./cache", import.meta.url).pathname),
+  );
   const args = Deno.args;
   if (args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     writeStdout(helpText());
@@ -59,8 +80,9 @@ async function main(): Promise<number> {
     return 0;
   }
   // `cvm install …` and `cvm service …` belong to `cvm` itself (no symlinks).
+  const argv0 = await invokedName();
   const sub = args[0] === "install" || args[0] === "service" ? args[0] : "";
-  if (sub !== "" && !findProgram(basename(process.argv0))) {
+  if (sub !== "" && !findProgram(basename(argv0))) {
     try {
       const { runSubcommand } = await import("./installer/mod.ts");
       return await runSubcommand(sub, args.slice(1));
@@ -68,7 +90,7 @@ async function main(): Promise<number> {
       return reportFatal(`cvm ${sub}`, e);
     }
   }
-  const resolved = resolveInvocation(process.argv0, [...args]);
+  const resolved = resolveInvocation(argv0, [...args]);
   if (resolved === undefined) {
     writeStderr(
       args.length === 0

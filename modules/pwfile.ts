@@ -1,13 +1,14 @@
 /**
  * cvm-pwfile: accounts from a file in /etc/passwd layout at
  * `$CVM_PWFILE_PATH`, compared by `$CVM_PWFILE_PWCMP` (plain or crypt).
- * Server modes keep an index (a `CachedFile`, re-read when the file
- * changes), so a request costs O(1) however many accounts there are.
+ * Server modes keep a compact index (a `CachedFile`, re-read when the file
+ * changes: see `_pwfile_index.ts`), so a request costs O(1) however many
+ * accounts there are.
  *
  * @module
  */
 
-import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
+import { CvmError, encodeFacts, ErrorCode, toBytes } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
 import type { Backend, ModuleRequest } from "./runtime/mod.ts";
 import {
@@ -18,6 +19,7 @@ import {
 import type { BackendContext } from "./runtime/mod.ts";
 import { CachedFile, type FileRead, readFileSafely } from "./file_cache/mod.ts";
 import { CryptDecoy, firstHash } from "./passwords/mod.ts";
+import { findLine, PasswdIndex } from "./_pwfile_index.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {
@@ -68,61 +70,75 @@ export function parsePasswdLine(line: string): PasswdLine | undefined {
   };
 }
 
+/** The facts of an entry, encoded once (`raw`) and frozen: they are kept. */
+function entryFacts(entry: PasswdLine): Facts {
+  const facts: Facts = {
+    username: entry.name,
+    userid: entry.uid,
+    groupid: entry.gid,
+    realname: entry.gecos.split(",")[0],
+    directory: entry.directory,
+    shell: entry.shell,
+  };
+  facts.raw = encodeFacts(facts);
+  return Object.freeze(facts);
+}
+
+/** An entry with its facts ready to send. */
+interface PwfileAccount extends PasswdLine {
+  /** The facts, encoded once. */
+  facts: Facts;
+}
+
+/** Parses a line the index found valid, with its facts. */
+function parseIndexed(line: string): PwfileAccount {
+  const entry = parsePasswdLine(line)!;
+  return { ...entry, facts: entryFacts(entry) };
+}
+
 /**
- * Builds an ASCII-lower-cased name → first entry index of a passwd file's text.
+ * Builds the index of a passwd file: each name's first valid line, found
+ * by its bytes with ASCII letters in either case, parsed when asked for.
  *
- * @param text The file's contents.
+ * @param bytes The file's contents.
  * @returns The index.
  * @example
  * ```ts
  * import { indexPasswd } from "./pwfile.ts";
- * indexPasswd("Bob:pw:1:2::/h:\n").get("bob")?.name; // "Bob"
+ * const index = indexPasswd(new TextEncoder().encode("Bob:pw:1:2::/h:\n"));
+ * index.find(new TextEncoder().encode("bob"))?.name; // "Bob"
  * ```
  */
-export function indexPasswd(text: string): Map<string, PasswdLine> {
-  const index = new Map<string, PasswdLine>();
-  for (const line of text.split("\n")) {
-    const entry = parsePasswdLine(line);
-    if (entry === undefined) continue;
-    const key = asciiLower(entry.name);
-    if (!index.has(key)) index.set(key, entry);
-  }
-  return index;
+export function indexPasswd(bytes: Uint8Array): PasswdIndex<PwfileAccount> {
+  return new PasswdIndex(bytes, parseIndexed);
 }
 
 /**
- * Finds one account in a passwd file's text by scanning (for command mode,
- * where building an index would cost more than it saves).
+ * Finds one account in a passwd file by scanning (for command mode, where
+ * building an index would cost more than it saves).
  *
- * @param text The file's contents.
+ * @param bytes The file's contents.
  * @param account The account name (ASCII letters match in either case).
  * @returns The first matching entry.
  * @example
  * ```ts
  * import { findPasswd } from "./pwfile.ts";
- * findPasswd("Bob:pw:1:2::/h:\n", "BOB")?.uid; // 1
+ * findPasswd(new TextEncoder().encode("Bob:pw:1:2::/h:\n"), "BOB")?.uid; // 1
  * ```
  */
 export function findPasswd(
-  text: string,
+  bytes: Uint8Array,
   account: string,
-): PasswdLine | undefined {
-  const key = asciiLower(account);
-  for (const line of text.split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon < 0 || asciiLower(line.slice(0, colon)) !== key) continue;
-    const entry = parsePasswdLine(line);
-    if (entry) return entry;
-  }
-  return undefined;
+): PwfileAccount | undefined {
+  const line = findLine(bytes, toBytes(account));
+  return line === undefined
+    ? undefined
+    : parseIndexed(new TextDecoder("utf-8", { ignoreBOM: true }).decode(line));
 }
 
-/** The entries of a passwd file's text, in file order. */
-function* passwdEntries(text: string): Generator<PasswdLine> {
-  for (const line of text.split("\n")) {
-    const entry = parsePasswdLine(line);
-    if (entry) yield entry;
-  }
+/** The entries of a passwd file, in file order (first of each name). */
+function* passwdEntries(bytes: Uint8Array): Generator<PwfileAccount> {
+  yield* indexPasswd(bytes).entries();
 }
 
 /** The stored passwords of some entries, in order. */
@@ -130,15 +146,15 @@ function* storedPasswords(entries: Iterable<PasswdLine>): Generator<string> {
   for (const entry of entries) yield entry.password;
 }
 
-/** The file's text; a file that cannot be read is a temporary error (IO). */
-function passwdText(read: FileRead): string {
+/** The file's bytes; a file that cannot be read is a temporary error (IO). */
+function passwdBytes(read: FileRead): Uint8Array {
   if (!read.ok) {
     throw new CvmError(
       ErrorCode.IO,
       `cannot read $CVM_PWFILE_PATH: ${(read.error as Error).name}`,
     );
   }
-  return new TextDecoder().decode(read.bytes);
+  return read.bytes;
 }
 
 /**
@@ -158,7 +174,7 @@ function passwdText(read: FileRead): string {
 export function createPwfileBackend(
   env: Record<string, string | undefined>,
   context: BackendContext,
-): Backend<PasswdLine> {
+): Backend<PwfileAccount> {
   const path = env.CVM_PWFILE_PATH;
   if (!path) {
     throw new CvmError(ErrorCode.CONFIG, "$CVM_PWFILE_PATH is not set");
@@ -168,21 +184,21 @@ export function createPwfileBackend(
     env.CVM_PWFILE_PWCMP,
   );
   const makeIndex = () =>
-    new CachedFile(path, (read) => indexPasswd(passwdText(read)));
+    new CachedFile(path, (read) => indexPasswd(passwdBytes(read)));
   let index = makeIndex();
   // The dummy hash follows the file's own hashes: the first one in it.
   const decoy = new CryptDecoy(() =>
     firstHash(storedPasswords(
       context.persistent
-        ? index.get().values()
-        : passwdEntries(passwdText(readFileSafely(path))),
+        ? index.get().entries()
+        : passwdEntries(passwdBytes(readFileSafely(path))),
     ))
   );
   return {
     lookup(request: ModuleRequest) {
       const entry = context.persistent
-        ? index.get().get(asciiLower(request.account))
-        : findPasswd(passwdText(readFileSafely(path)), request.account);
+        ? index.get().find(toBytes(request.account))
+        : findPasswd(passwdBytes(readFileSafely(path)), request.account);
       // An empty password field is no account at all, as in the reference:
       // rejected before any credential is looked at, in lookup mode too.
       return Promise.resolve(entry?.password === "" ? undefined : entry);
@@ -194,14 +210,7 @@ export function createPwfileBackend(
       if (scheme === "crypt") await decoy.reject(request.password);
     },
     results(account): Facts {
-      return {
-        username: account.name,
-        userid: account.uid,
-        groupid: account.gid,
-        realname: account.gecos.split(",")[0],
-        directory: account.directory,
-        shell: account.shell,
-      };
+      return account.facts;
     },
     reload() {
       index = makeIndex(); // the next request reads the file again

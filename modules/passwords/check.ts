@@ -6,7 +6,6 @@
  * @module
  */
 
-import { createHash, createHmac } from "node:crypto";
 import {
   asciiLower,
   bytesEqual,
@@ -62,18 +61,23 @@ function responseHex(type: string, response: Uint8Array): string {
 
 /**
  * The expected response to a challenge for a plain-text password, or
- * undefined for a mechanism we do not know.
+ * undefined for a mechanism we do not know. node:crypto is loaded here, on
+ * first use: loading it costs every program start about 20 ms.
  */
-function expectedResponse(
+async function expectedResponse(
   type: string,
   challenge: Uint8Array,
   password: Uint8Array,
-): string | undefined {
+): Promise<string | undefined> {
   switch (asciiLower(type)) {
-    case "apop":
+    case "apop": {
+      const { createHash } = await import("node:crypto");
       return createHash("md5").update(challenge).update(password).digest("hex");
-    case "cram-md5":
+    }
+    case "cram-md5": {
+      const { createHmac } = await import("node:crypto");
       return createHmac("md5", password).update(challenge).digest("hex");
+    }
   }
   return undefined;
 }
@@ -129,7 +133,11 @@ export async function checkPassword(
   if (
     scheme === "plain" && challenge && response && responseType !== undefined
   ) {
-    const expected = expectedResponse(responseType, challenge, toBytes(stored));
+    const expected = await expectedResponse(
+      responseType,
+      challenge,
+      toBytes(stored),
+    );
     if (expected === undefined) {
       throw new CvmError(ErrorCode.NOCRED, "unknown response type");
     }

@@ -14,7 +14,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import mysql from "mysql2";
+import type mysql from "mysql2";
 import { CvmError, ErrorCode } from "../../protocol/mod.ts";
 import type { Backend } from "../runtime/mod.ts";
 import type { BackendContext } from "../runtime/mod.ts";
@@ -297,18 +297,23 @@ export function createMysqlDriver(
     connectTimeout: 10_000,
     enableKeepAlive: true,
   };
-  const connect = () => {
-    const pool = mysql.createPool(options);
+  // The driver is loaded here, not by this file's imports: a program that
+  // never connects to MySQL (cvm-sqlite, cvm-pgsql) never resolves it.
+  const loading = import("mysql2").then((m) => m.default);
+  const connect = async () => {
+    const pool = (await loading).createPool(options);
     // A kept connection that the server closes must not end the process;
     // the pool drops it and opens a new one for the next request.
     pool.on("connection", (conn) => conn.on("error", () => {}));
     return pool;
   };
   let pool = connect();
+  pool.catch(() => {}); // a driver that cannot load fails each statement (IO)
   const secrets = [settings.password];
-  const execute = (sql: string, values: string[]) =>
-    new Promise<SqlResult>((resolve, reject) => {
-      pool.execute(sql, values, (error, rows, fields) => {
+  const execute = async (sql: string, values: string[]) => {
+    const ready = await pool;
+    return await new Promise<SqlResult>((resolve, reject) => {
+      ready.execute(sql, values, (error, rows, fields) => {
         if (error) return reject(error);
         const list = Array.isArray(rows) ? rows as unknown[][] : [];
         resolve({
@@ -317,6 +322,7 @@ export function createMysqlDriver(
         });
       });
     });
+  };
   return {
     async run(statement, values, deadline) {
       const onDeadline = () => sockets.destroyAll();
@@ -330,13 +336,20 @@ export function createMysqlDriver(
       }
     },
     async close() {
-      await new Promise<void>((resolve) => pool.end(() => resolve()));
+      try {
+        const ready = await pool;
+        await new Promise<void>((resolve) => ready.end(() => resolve()));
+      } catch { /* never loaded */ }
       sockets.destroyAll();
     },
-    reconnect() {
+    async reconnect() {
       const old = pool;
       pool = connect();
-      return new Promise<void>((resolve) => old.end(() => resolve()));
+      pool.catch(() => {});
+      try {
+        const ready = await old;
+        await new Promise<void>((resolve) => ready.end(() => resolve()));
+      } catch { /* never loaded */ }
     },
   };
 }

@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { CvmError, ErrorCode } from "../../protocol/mod.ts";
 import type { Backend } from "../runtime/mod.ts";
 import type { BackendContext } from "../runtime/mod.ts";
@@ -294,14 +294,19 @@ export function createPgDriver(
     },
     types: TEXT_TYPES,
   } as postgres.Options<typeof TEXT_TYPES>;
-  let sql = postgres(options);
+  // The driver is loaded here, not by this file's imports: a program that
+  // never connects to PostgreSQL (cvm-sqlite, cvm-mysql) never resolves it.
+  const loading = import("postgres").then((m) => m.default);
+  const connect = () => loading.then((make) => make(options));
+  let sql = connect();
+  sql.catch(() => {}); // a driver that cannot load fails each statement (IO)
   const secrets = [settings.password];
   return {
     async run(statement, values, deadline) {
       const onDeadline = () => sockets.destroyAll();
       deadline?.addEventListener("abort", onDeadline, { once: true });
       try {
-        const result = await sql.unsafe(statement.text, [...values], {
+        const result = await (await sql).unsafe(statement.text, [...values], {
           prepare: persistent,
         }).values();
         return {
@@ -316,16 +321,17 @@ export function createPgDriver(
     },
     async close() {
       try {
-        await sql.end({ timeout: 1 });
-      } catch { /* already closed */ }
+        await (await sql).end({ timeout: 1 });
+      } catch { /* already closed, or never loaded */ }
       sockets.destroyAll();
     },
     async reconnect() {
       const old = sql;
-      sql = postgres(options);
+      sql = connect();
+      sql.catch(() => {});
       try {
-        await old.end({ timeout: 5 });
-      } catch { /* already closed */ }
+        await (await old).end({ timeout: 5 });
+      } catch { /* already closed, or never loaded */ }
     },
   };
 }
