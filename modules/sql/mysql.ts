@@ -22,6 +22,7 @@ import { SqlSockets } from "./sockets.ts";
 import {
   createSqlBackend,
   databaseError,
+  parseSqlConnections,
   readSqlSettings,
   type SqlAccount,
   type SqlDriver,
@@ -37,8 +38,12 @@ export const MYSQL_SPEC: SqlModuleSpec = {
   postQuery: true,
 };
 
-/** Connections kept open in server modes. */
-export const MYSQL_POOL_SIZE = 4;
+/**
+ * Connections kept open in server modes (`$CVM_SQL_CONNECTIONS` sets
+ * another number): mysql2 runs one statement at a time on a connection,
+ * and 8 served 16 clients about a quarter faster than 4 here (2 cores).
+ */
+export const MYSQL_POOL_SIZE = 8;
 
 /** The server's socket when none is configured (Debian's MariaDB). */
 export const DEFAULT_MYSQL_SOCKET = "/run/mysqld/mysqld.sock";
@@ -262,6 +267,7 @@ function asText(value: unknown): SqlValue {
  *
  * @param settings Where the server is.
  * @param persistent Keep several connections (server modes) or just one.
+ * @param connections How many connections server modes keep.
  * @returns The driver.
  * @example
  * ```ts
@@ -274,6 +280,7 @@ function asText(value: unknown): SqlValue {
 export function createMysqlDriver(
   settings: MysqlConnectionSettings,
   persistent: boolean,
+  connections: number = MYSQL_POOL_SIZE,
 ): SqlDriver {
   const sockets = new SqlSockets();
   const options: mysql.PoolOptions = {
@@ -285,8 +292,8 @@ export function createMysqlDriver(
           ? { path: settings.socketPath }
           : { host: settings.host ?? "localhost", port: settings.port ?? 3306 },
       ),
-    connectionLimit: persistent ? MYSQL_POOL_SIZE : 1,
-    maxIdle: persistent ? MYSQL_POOL_SIZE : 1,
+    connectionLimit: persistent ? connections : 1,
+    maxIdle: persistent ? connections : 1,
     idleTimeout: 0x7fffffff,
     charset: "utf8mb4",
     rowsAsArray: true,
@@ -377,6 +384,7 @@ export function createMysqlBackend(
   const driver = createMysqlDriver(
     mysqlConnectionSettings(env),
     context.persistent,
+    parseSqlConnections(env, MYSQL_POOL_SIZE),
   );
   return createSqlBackend(settings, driver, env);
 }

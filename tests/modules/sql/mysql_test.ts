@@ -418,6 +418,8 @@ Deno.test({
       const server = await startCaptured(`${dist}/cvm-mysql-local`, [socket], {
         ...db.env,
         CVM_MYSQL_QUERY: QUERY12,
+        // The pool's size is the variable's (the default is 8).
+        CVM_SQL_CONNECTIONS: "4",
       });
       try {
         const results = await Promise.all(
