@@ -6,8 +6,6 @@
  * @module
  */
 
-import dgram from "node:dgram";
-
 const live = new Set<Deno.ChildProcess>();
 /** Set once a signal asked the bench to stop: nothing new is started. */
 let closing = false;
@@ -110,6 +108,8 @@ export interface Server {
   pid: number;
   /** Its log (stdout), as written so far. */
   log(): string;
+  /** How many requests its log says it accepted (`+` lines) so far. */
+  accepted(): number;
   /** The end of what it wrote on stderr, for a diagnostic. */
   stderrTail(): string;
   /** Whether it has exited. */
@@ -174,6 +174,11 @@ export function startServer(
     label,
     pid: child.pid,
     log,
+    accepted() {
+      let n = 0;
+      for (const line of log().split("\n")) if (line.startsWith("+ ")) n++;
+      return n;
+    },
     stderrTail: () => stderr.trim(),
     exited: () => done,
     async waitFor(line, timeoutMs) {
@@ -280,22 +285,31 @@ export function residentBytes(pid: number): number | undefined {
 }
 
 /**
- * A UDP port on 127.0.0.1 that was free a moment ago.
+ * Makes sure one of our programs is there to measure: when `path` is
+ * missing, builds dist/ with `scripts/compile.sh --launcher` (a compiled
+ * build already in dist/ is measured as it is).
  *
- * @returns The port number.
+ * @param path The program, e.g. dist/cvm-pgsql-local.
+ * @returns Undefined when it is there, else why it is not.
  * @example
  * ```ts
- * import { freeUdpPort } from "./_bench_proc.ts";
- * const port = await freeUdpPort();
+ * import { ensureBuilt } from "./_bench_proc.ts";
+ * await ensureBuilt(new URL("../dist/cvm-pwfile", import.meta.url).pathname);
  * ```
  */
-export async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () => resolve());
-  });
-  const port = socket.address().port;
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+export async function ensureBuilt(path: string): Promise<string | undefined> {
+  try {
+    await Deno.stat(path);
+    return undefined;
+  } catch {
+    console.error(`bench: ${path} is missing: building the launcher`);
+  }
+  const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const build = await runTimed(
+    ["bash", `${root}/scripts/compile.sh`, "--launcher"],
+    childEnv({ DENO: Deno.execPath() }),
+  );
+  return build.code === 0
+    ? undefined
+    : `scripts/compile.sh failed: ${build.stderr}`;
 }
