@@ -9,6 +9,7 @@
  */
 
 import { childEnv, runTimed } from "./_bench_proc.ts";
+import { atLeast, formatRate, type Row } from "./_bench_table.ts";
 
 /** The reference's benchmark client: it drives every measurement. */
 export const REF_BENCHCLIENT = "/usr/bin/cvm-benchclient";
@@ -195,4 +196,45 @@ export async function measureRates(
       ? { error: side.error }
       : { rate: median(side.runs), runs: side.runs },
   ]));
+}
+
+/**
+ * A row of two rates: a contestant's against the reference's, with the
+ * ratio (how many times faster) and, given `min`, the target it must meet.
+ *
+ * @param scenario What was measured.
+ * @param ref The reference's outcome.
+ * @param other The contestant's outcome (ours, or a floor).
+ * @param min The least ratio asked for, if any.
+ * @param who The contestant's name, for a failure.
+ * @returns The row.
+ * @example
+ * ```ts
+ * import { rateRow } from "./_bench_rates.ts";
+ * rateRow("x", { rate: 100, runs: [100] }, { rate: 150, runs: [150] }, 1).ratio; // 1.5
+ * ```
+ */
+export function rateRow(
+  scenario: string,
+  ref: Outcome | undefined,
+  other: Outcome | undefined,
+  min?: number,
+  who = "ours",
+): Row {
+  const rate = (o?: Outcome) => o && "rate" in o ? o.rate : undefined;
+  const errors = [
+    ref && "error" in ref ? `reference: ${ref.error}` : undefined,
+    other && "error" in other ? `${who}: ${other.error}` : undefined,
+  ].filter((e) => e !== undefined);
+  const r = rate(ref);
+  const o = rate(other);
+  const ratio = r !== undefined && o !== undefined ? o / r : undefined;
+  return {
+    scenario,
+    reference: r === undefined ? "" : formatRate(r),
+    ours: o === undefined ? "" : formatRate(o),
+    ratio,
+    check: min === undefined ? undefined : atLeast(ratio, min),
+    error: errors.length > 0 ? errors.join("; ") : undefined,
+  };
 }

@@ -51,18 +51,17 @@ import {
   type Credentials,
   measureRates,
   median,
-  type Outcome,
+  rateRow,
   REF_BENCHCLIENT,
 } from "./_bench_rates.ts";
 import {
-  atLeast,
   type Check,
-  formatRate,
   renderTable,
   type Row,
   summaryLine,
 } from "./_bench_table.ts";
 import { V8_FLAGS } from "../installer/mod.ts";
+import { CredentialType, encodeRequestV2 } from "../protocol/mod.ts";
 
 export type { Row } from "./_bench_table.ts";
 
@@ -128,31 +127,6 @@ function mib(bytes: number | undefined): string {
   return bytes === undefined ? "n/a" : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** A rate row: ours against the reference, or a floor against it. */
-function rateRow(
-  scenario: string,
-  ref: Outcome | undefined,
-  ours: Outcome | undefined,
-  min?: number,
-): Row {
-  const rate = (o?: Outcome) => o && "rate" in o ? o.rate : undefined;
-  const errors = [
-    ref && "error" in ref ? `reference: ${ref.error}` : undefined,
-    ours && "error" in ours ? `ours: ${ours.error}` : undefined,
-  ].filter((e) => e !== undefined);
-  const r = rate(ref);
-  const o = rate(ours);
-  const ratio = r !== undefined && o !== undefined ? o / r : undefined;
-  return {
-    scenario,
-    reference: r === undefined ? "" : formatRate(r),
-    ours: o === undefined ? "" : formatRate(o),
-    ratio,
-    check: min === undefined ? undefined : atLeast(ratio, min),
-    error: errors.length > 0 ? errors.join("; ") : undefined,
-  };
-}
-
 /** A memory row: ours held to at most `maxMiB`, the reference shown beside. */
 function memoryRow(
   scenario: string,
@@ -199,6 +173,15 @@ async function startChecked(
 
 function credentialsOf(file: BenchFile): Credentials {
   return { account: file.account, domain: "", password: file.password };
+}
+
+/** A command module's request (protocol version 2) for the file's account. */
+function requestOf(file: BenchFile): Uint8Array {
+  const enc = new TextEncoder();
+  return encodeRequestV2(new Uint8Array(0), [
+    { type: CredentialType.ACCOUNT, value: enc.encode(file.account) },
+    { type: CredentialType.PASSWORD, value: enc.encode(file.password) },
+  ]);
 }
 
 /** Reference, ours and (when given) the floor, on one transport. */
@@ -280,13 +263,39 @@ async function rateRows(
   const rows = [rateRow(label, ref, outcomes.get("ours"), min)];
   if (trio.floor) {
     rows.push(rateRow(
-      `  floor: a bare Deno server, ${label.replace(/^[^,]*, /, "")}`,
+      `  floor (a bare Deno server): ${label}`,
       ref,
       outcomes.get("floor"),
+      undefined,
+      "floor",
     ));
   }
   log(`${label}: ${rows.map((r) => `${r.reference} vs ${r.ours}`).join("; ")}`);
   return rows;
+}
+
+/** The 2-account rates of a trio: at 1 client, and at 16. */
+async function bothRates(
+  trio: Trio,
+  file: BenchFile,
+  transport: string,
+): Promise<Row[]> {
+  return [
+    ...await rateRows(
+      trio,
+      file,
+      `${transport}, 2 accounts, 1 client (v/s)`,
+      1,
+      TARGET.oneClient,
+    ),
+    ...await rateRows(
+      trio,
+      file,
+      `${transport}, 2 accounts, ${PLAN.clients} clients (total v/s)`,
+      PLAN.clients,
+      TARGET.sixteenClients,
+    ),
+  ];
 }
 
 /** The 2-account scenarios: rates at 1 and 16 clients, memory, floors. */
@@ -303,28 +312,11 @@ async function smallScenario(file: BenchFile, dir: string): Promise<Row[]> {
       TARGET.idleMiB,
     ));
     rows.push(memoryRow(
-      "  floor: RSS of a bare Deno server, idle",
+      "  floor (a bare Deno server): RSS, idle",
       residentBytes(local.ref.server.pid),
       residentBytes(local.floor!.server.pid),
     ));
-    rows.push(
-      ...await rateRows(
-        local,
-        file,
-        "local socket, 2 accounts, 1 client (v/s)",
-        1,
-        TARGET.oneClient,
-      ),
-    );
-    rows.push(
-      ...await rateRows(
-        local,
-        file,
-        `local socket, 2 accounts, ${PLAN.clients} clients (total v/s)`,
-        PLAN.clients,
-        TARGET.sixteenClients,
-      ),
-    );
+    rows.push(...await bothRates(local, file, "local socket"));
     rows.push(memoryRow(
       `RSS, local server after ${PLAN.clients} clients`,
       residentBytes(local.ref.server.pid),
@@ -337,24 +329,7 @@ async function smallScenario(file: BenchFile, dir: string): Promise<Row[]> {
   }
   const udp = await startTrio("udp", file, dir, true);
   try {
-    rows.push(
-      ...await rateRows(
-        udp,
-        file,
-        "UDP, 2 accounts, 1 client (v/s)",
-        1,
-        TARGET.oneClient,
-      ),
-    );
-    rows.push(
-      ...await rateRows(
-        udp,
-        file,
-        `UDP, 2 accounts, ${PLAN.clients} clients (total v/s)`,
-        PLAN.clients,
-        TARGET.sixteenClients,
-      ),
-    );
+    rows.push(...await bothRates(udp, file, "UDP"));
   } finally {
     await stopTrio(udp);
   }
@@ -466,17 +441,7 @@ async function commandRow(file: BenchFile, name: string): Promise<Row> {
 async function startRow(file: BenchFile, dir: string): Promise<Row> {
   const empty = `${dir}/empty.ts`;
   Deno.writeTextFileSync(empty, "");
-  const request = new Uint8Array([
-    2,
-    0,
-    1,
-    file.account.length,
-    ...new TextEncoder().encode(file.account),
-    3,
-    file.password.length,
-    ...new TextEncoder().encode(file.password),
-    0,
-  ]);
+  const request = requestOf(file);
   const once = async (argv: string[]) => {
     const start = performance.now();
     const child = new Deno.Command(argv[0], {
@@ -522,17 +487,7 @@ async function startRow(file: BenchFile, dir: string): Promise<Row> {
 
 /** Module rows: what cvm-pwfile (command mode) and cvm-testclient load. */
 async function moduleRows(file: BenchFile, module: string): Promise<Row[]> {
-  const request = new Uint8Array([
-    2,
-    0,
-    1,
-    file.account.length,
-    ...new TextEncoder().encode(file.account),
-    3,
-    file.password.length,
-    ...new TextEncoder().encode(file.password),
-    0,
-  ]);
+  const request = requestOf(file);
   const env = { CVM_PWFILE_PATH: file.path };
   const runs: Array<[string, string[], Uint8Array]> = [
     ["cvm-pwfile, command mode", ["cvm-pwfile"], request],

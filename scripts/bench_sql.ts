@@ -49,9 +49,10 @@ import {
   measureRates,
   type Outcome,
   type RatePlan,
+  rateRow,
   REF_BENCHCLIENT,
 } from "./_bench_rates.ts";
-import { atLeast, formatRate, type Row } from "./_bench_table.ts";
+import { formatRate, renderTable, type Row } from "./_bench_table.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const REF = "/usr/bin";
@@ -317,10 +318,6 @@ async function benchModule(
   }
 }
 
-function rateOf(outcome: Outcome | undefined): number | undefined {
-  return outcome && "rate" in outcome ? outcome.rate : undefined;
-}
-
 /**
  * The rows one module adds to `deno task bench`'s table: ours at 1 and 16
  * clients against the reference (with the issue's targets), and the floor.
@@ -345,27 +342,19 @@ export function sqlRows(result: BenchResult): Row[] {
     ] as const
   ) {
     const ref = outcomes?.get("reference");
-    const row = (who: string, scenario: string, target?: number): Row => {
-      const o = outcomes?.get(who);
-      const r = rateOf(ref);
-      const v = rateOf(o);
-      const ratio = r !== undefined && v !== undefined ? v / r : undefined;
-      const errors = [ref, o].flatMap((x, i) =>
-        x && "error" in x ? [`${i ? who : "reference"}: ${x.error}`] : []
-      );
-      return {
-        scenario,
-        reference: r === undefined ? "" : formatRate(r),
-        ours: v === undefined ? "" : formatRate(v),
-        ratio,
-        check: target === undefined ? undefined : atLeast(ratio, target),
-        error: errors.length > 0 ? errors.join("; ") : undefined,
-      };
-    };
-    rows.push(row("ours", `${result.module}, ${label} (v/s)`, min));
-    rows.push(
-      row("floor", `  floor: a bare Deno server + the driver, ${label}`),
-    );
+    rows.push(rateRow(
+      `${result.module}, ${label} (v/s)`,
+      ref,
+      outcomes?.get("ours"),
+      min,
+    ));
+    rows.push(rateRow(
+      `  floor (a bare Deno server + the driver): ${result.module}, ${label}`,
+      ref,
+      outcomes?.get("floor"),
+      undefined,
+      "floor",
+    ));
   }
   return rows;
 }
@@ -443,7 +432,6 @@ if (import.meta.main) {
   }
   const results = await benchSql({ only, quick: args.includes("--quick") });
   console.log(formatTable(results));
-  const { renderTable } = await import("./_bench_table.ts");
   console.log(renderTable(results.flatMap(sqlRows)));
   Deno.exit(0);
 }

@@ -66,12 +66,20 @@ export function stdoutLog(
     held += encoder.encodeInto(line, buffer.subarray(held)).written;
     buffer[held++] = 0x0a;
     // Written when this turn's work is done: a server waiting on
-    // `written()` sends its reply only after the line is out.
-    batch ??= Promise.resolve().then(flush);
+    // `written()` sends its reply only after the line is out (and none
+    // when the write fails; a line nobody waits on fails quietly).
+    if (batch === undefined) {
+      batch = Promise.resolve().then(flush);
+      batch.catch(() => {});
+    }
   };
   // Out before the process ends: on exit, and on an uncaught error.
   for (const event of ["unload", "error", "unhandledrejection"]) {
-    globalThis.addEventListener(event, () => flush());
+    globalThis.addEventListener(event, () => {
+      try {
+        flush();
+      } catch { /* stdout is gone: nothing more can be said */ }
+    });
   }
   return Object.assign(sink, {
     written: () => batch ?? Promise.resolve(),
