@@ -6,6 +6,31 @@
  * @module
  */
 
+import { V8_FLAGS } from "../installer/mod.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/**
+ * `deno run` as the launcher runs our programs (its flags, this tree's
+ * deno.json): for the floor servers and for `deno run` of an empty file.
+ */
+export const DENO_RUN: readonly string[] = [
+  Deno.execPath(),
+  "run",
+  "--allow-all",
+  "--quiet",
+  "--no-prompt",
+  `--v8-flags=${V8_FLAGS}`,
+  "--config",
+  `${ROOT}/deno.json`,
+];
+
+/** A floor server (see `_bench_floor.ts`): add its mode and where. */
+export const FLOOR: readonly string[] = [
+  ...DENO_RUN,
+  `${ROOT}/scripts/_bench_floor.ts`,
+];
+
 const live = new Set<Deno.ChildProcess>();
 /** Set once a signal asked the bench to stop: nothing new is started. */
 let closing = false;
@@ -304,9 +329,8 @@ export async function ensureBuilt(path: string): Promise<string | undefined> {
   } catch {
     console.error(`bench: ${path} is missing: building the launcher`);
   }
-  const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const build = await runTimed(
-    ["bash", `${root}/scripts/compile.sh`, "--launcher"],
+    ["bash", `${ROOT}/scripts/compile.sh`, "--launcher"],
     childEnv({ DENO: Deno.execPath() }),
   );
   return build.code === 0

@@ -38,7 +38,9 @@ import {
 import { type BenchFile, writeAccountFile } from "./_bench_data.ts";
 import {
   childEnv,
+  DENO_RUN,
   ensureBuilt,
+  FLOOR,
   installExitHandlers,
   residentBytes,
   type Server,
@@ -60,7 +62,6 @@ import {
   type Row,
   summaryLine,
 } from "./_bench_table.ts";
-import { V8_FLAGS } from "../installer/mod.ts";
 import { CredentialType, encodeRequestV2 } from "../protocol/mod.ts";
 
 export type { Row } from "./_bench_table.ts";
@@ -74,20 +75,6 @@ const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
  */
 const OUR_PWFILE = Deno.env.get("CVM_BENCH_OURS") ||
   `${ROOT}/dist/cvm-pwfile`;
-/** How deno runs the floor and the empty file: as the launcher runs ours. */
-const DENO_RUN = [
-  Deno.execPath(),
-  "run",
-  "--allow-all",
-  "--quiet",
-  "--no-prompt",
-  `--v8-flags=${V8_FLAGS}`,
-  "--config",
-  `${ROOT}/deno.json`,
-];
-/** A floor server (see `_bench_floor.ts`). */
-const FLOOR = [...DENO_RUN, `${ROOT}/scripts/_bench_floor.ts`];
-
 /** Timing knobs, sized for a few minutes on 2 noisy cores. */
 const PLAN = {
   /** Seconds a warm-up run should last at least. */

@@ -30,7 +30,6 @@
  */
 
 import { encodeRequestV2, parseResponseV2 } from "../protocol/mod.ts";
-import { V8_FLAGS } from "../installer/mod.ts";
 import {
   createMyDatabase,
   createPgSchema,
@@ -40,6 +39,7 @@ import {
 import {
   childEnv,
   ensureBuilt,
+  FLOOR,
   type Server,
   startServer,
 } from "./_bench_proc.ts";
@@ -280,17 +280,7 @@ async function benchModule(
     const contestants: Contestant[] = [
       await start("reference", [`${REF}/${name}`], `${dir}/ref.sock`),
       await start("ours", [`${ROOT}/dist/${name}`], `${dir}/ours.sock`),
-      await start("floor", [
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        "--quiet",
-        `--v8-flags=${V8_FLAGS}`,
-        "--config",
-        `${ROOT}/deno.json`,
-        `${ROOT}/scripts/_bench_floor.ts`,
-        module,
-      ], `${dir}/floor.sock`),
+      await start("floor", [...FLOOR, module], `${dir}/floor.sock`),
     ];
     const rates = (clients: number): RatePlan => ({
       clients,
