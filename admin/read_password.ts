@@ -78,16 +78,15 @@ export async function readLine(
 }
 
 /**
- * Reads a line from the terminal on stdin without echo (raw mode, put
- * back afterwards), after a prompt on stderr. Backspace and Delete erase,
- * Ctrl-U starts over, Ctrl-C and Ctrl-D (on an empty line) give up.
+ * Reads a line from the terminal on stdin, which is in raw mode (no echo),
+ * after a prompt on stderr. Backspace and Delete erase, Ctrl-U starts
+ * over, Ctrl-C and Ctrl-D (on an empty line) give up.
  */
 async function readHidden(prompt: string): Promise<Uint8Array> {
   const text = new TextEncoder();
   await Deno.stderr.write(text.encode(prompt));
   const line: number[] = [];
   const byte = new Uint8Array(1);
-  Deno.stdin.setRaw(true);
   try {
     for (;;) {
       const n = await Deno.stdin.read(byte);
@@ -108,12 +107,24 @@ async function readHidden(prompt: string): Promise<Uint8Array> {
       }
     }
   } finally {
-    Deno.stdin.setRaw(false);
-    await Deno.stderr.write(text.encode("\n"));
+    await Deno.stderr.write(text.encode("\r\n"));
   }
   const password = Uint8Array.from(line);
   line.fill(0);
   return password;
+}
+
+/**
+ * Runs `read` with the terminal on stdin in raw mode: set before the first
+ * prompt, so that nothing typed ahead is echoed, and put back after.
+ */
+async function withoutEcho<T>(read: () => Promise<T>): Promise<T> {
+  Deno.stdin.setRaw(true);
+  try {
+    return await read();
+  } finally {
+    Deno.stdin.setRaw(false);
+  }
 }
 
 /**
@@ -135,16 +146,22 @@ export async function readPassword(
 ): Promise<Uint8Array> {
   let password: Uint8Array;
   if (Deno.stdin.isTerminal()) {
-    password = await readHidden(
-      options.twice ? "Enter new password: " : "Enter password to verify: ",
-    );
-    if (options.twice) {
-      const again = await readHidden("Retype new password: ");
-      const same = again.length === password.length &&
-        again.every((b, i) => b === password[i]);
-      again.fill(0);
-      if (!same) throw new PasswordInputError("Passwords don't match!");
-    }
+    password = await withoutEcho(async () => {
+      const first = await readHidden(
+        options.twice ? "Enter new password: " : "Enter password to verify: ",
+      );
+      if (options.twice) {
+        const again = await readHidden("Retype new password: ");
+        const same = again.length === first.length &&
+          again.every((b, i) => b === first[i]);
+        again.fill(0);
+        if (!same) {
+          first.fill(0);
+          throw new PasswordInputError("Passwords don't match!");
+        }
+      }
+      return first;
+    });
   } else {
     password = await readLine(Deno.stdin.readable);
   }
