@@ -10,6 +10,7 @@
 import postgres from "postgres";
 import mysql from "mysql2/promise";
 import {
+  ensureDist,
   REF,
   run,
   type RunResult,
@@ -271,6 +272,82 @@ export async function createMyDatabase(
       }
     },
   };
+}
+
+/** A database (PostgreSQL schema or MariaDB database) of a test's own. */
+export type TestDatabase = PgSchema | MyDatabase;
+
+/** One of the database servers, as the tests of its module see it. */
+export interface SqlServer {
+  /** The module's name after `cvm-`. */
+  module: "pgsql" | "mysql";
+  /** The server's name, for test names and skip lines. */
+  label: string;
+  /** Its TCP port on 127.0.0.1. */
+  port: number;
+  /** The prefix of the module's own variables (`_QUERY`, `_PWCMP`, `_POSTQ`). */
+  prefix: "CVM_PGSQL" | "CVM_MYSQL";
+  /** The module's variables that say where and as whom to connect. */
+  connection: { port: string; user: string; password: string; db: string };
+  /** The SQL type of a text column. */
+  textType: string;
+  /** Makes a database of the test's own holding the rows. */
+  create(rows: readonly AccountRow[]): Promise<TestDatabase>;
+}
+
+/** PostgreSQL and cvm-pgsql. */
+export const POSTGRESQL: SqlServer = {
+  module: "pgsql",
+  label: "PostgreSQL",
+  port: PG.port,
+  prefix: "CVM_PGSQL",
+  connection: {
+    port: "PGPORT",
+    user: "PGUSER",
+    password: "PGPASSWORD",
+    db: "PGDATABASE",
+  },
+  textType: "text",
+  create: (rows) => createPgSchema(rows),
+};
+
+/** MariaDB and cvm-mysql. */
+export const MARIADB: SqlServer = {
+  module: "mysql",
+  label: "MariaDB",
+  port: MY.port,
+  prefix: "CVM_MYSQL",
+  connection: {
+    port: "CVM_MYSQL_PORT",
+    user: "CVM_MYSQL_USER",
+    password: "CVM_MYSQL_PASS",
+    db: "CVM_MYSQL_DB",
+  },
+  textType: "varchar(255)",
+  create: (rows) => createMyDatabase(rows),
+};
+
+/** Whether a database server is up (see serviceAvailable: skip or fail). */
+export function serverAvailable(server: SqlServer): Promise<boolean> {
+  return serviceAvailable(server.label, server.port);
+}
+
+/**
+ * Builds `dist/`, runs `fn` with a fresh database of the server holding the
+ * rows, then drops it.
+ */
+export async function withDatabase(
+  server: SqlServer,
+  rows: readonly AccountRow[],
+  fn: (db: TestDatabase) => Promise<void>,
+): Promise<void> {
+  await ensureDist();
+  const db = await server.create(rows);
+  try {
+    await fn(db);
+  } finally {
+    await db.drop();
+  }
 }
 
 /** The outcome of running a program. */

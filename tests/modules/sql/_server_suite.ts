@@ -16,18 +16,19 @@ import {
 import { dist, ensureDist } from "../../_helpers.ts";
 import {
   type AccountRow,
-  type MyDatabase,
   opensslCrypt,
   type Outcome,
-  type PgSchema,
   QUERY12,
   REF,
   referenceAvailable,
   runModule,
   runWith,
-  serviceAvailable,
+  serverAvailable,
+  type SqlServer,
   startCaptured,
+  type TestDatabase,
   uniqueName,
+  withDatabase,
 } from "./_helpers.ts";
 import {
   accountRows,
@@ -35,27 +36,6 @@ import {
   INJECTION_DROP,
   scenarios,
 } from "./_scenarios.ts";
-
-/** A database (PostgreSQL schema or MariaDB database) of a test's own. */
-export type TestDatabase = PgSchema | MyDatabase;
-
-/** What tells one database server from the other in the shared tests. */
-export interface DatabaseKind {
-  /** The module's name after `cvm-`. */
-  module: "pgsql" | "mysql";
-  /** The server's name in a skip line. */
-  label: string;
-  /** The server's TCP port on 127.0.0.1. */
-  port: number;
-  /** The prefix of the module's own variables (`_QUERY`, `_PWCMP`, `_POSTQ`). */
-  prefix: "CVM_PGSQL" | "CVM_MYSQL";
-  /** The variables that say where and as whom to connect. */
-  connection: { port: string; user: string; password: string; db: string };
-  /** The SQL type of a text column, for the post-query's log table. */
-  textType: string;
-  /** Makes a database of the test's own holding the rows. */
-  create(rows: readonly AccountRow[]): Promise<TestDatabase>;
-}
 
 /** A post-query log table: the environment, and its rows. */
 export interface PostLog {
@@ -69,8 +49,8 @@ export interface PostLog {
 
 /** One database's test bed: what every test of its module needs. */
 export interface TestBed {
-  /** The kind of database. */
-  kind: DatabaseKind;
+  /** The server of database. */
+  server: SqlServer;
   /** Whether the server is up (or CVM_TEST_REQUIRE_SERVICES=1). */
   up: boolean;
   /** Whether the reference's module and cvm-testclient are installed. */
@@ -107,43 +87,36 @@ export function lines(text: string): string[] {
  * Checks for the server and the reference (logging a skip line when one is
  * missing) and builds the test bed.
  *
- * @param kind The database.
+ * @param server The database server.
  * @returns The test bed.
  */
-export async function testBed(kind: DatabaseKind): Promise<TestBed> {
-  const up = await serviceAvailable(kind.label, kind.port);
-  const haveReference = referenceAvailable(`cvm-${kind.module}`) &&
+export async function testBed(server: SqlServer): Promise<TestBed> {
+  const up = await serverAvailable(server);
+  const haveReference = referenceAvailable(`cvm-${server.module}`) &&
     referenceAvailable("cvm-testclient");
   const client = haveReference
     ? `${REF}/cvm-testclient`
     : `${dist}/cvm-testclient`;
   const rows = accountRows(await opensslCrypt(CRYPT_PASSWORD));
-  const withDatabase = async (fn: (db: TestDatabase) => Promise<void>) => {
-    await ensureDist();
-    const db = await kind.create(rows);
-    try {
-      await fn(db);
-    } finally {
-      await db.drop();
-    }
-  };
+  const withTestDatabase = (fn: (db: TestDatabase) => Promise<void>) =>
+    withDatabase(server, rows, fn);
   return {
-    kind,
+    server,
     up,
     haveReference,
-    OURS: `${dist}/cvm-${kind.module}`,
-    THEIRS: `${REF}/cvm-${kind.module}`,
+    OURS: `${dist}/cvm-${server.module}`,
+    THEIRS: `${REF}/cvm-${server.module}`,
     ROWS: rows,
     needsDb: { ignore: !up, sanitizeOps: false, sanitizeResources: false },
     testclient: (module, args, env) => runWith(client, [module, ...args], env),
-    withDatabase,
+    withDatabase: withTestDatabase,
     withPostLog: (fn) =>
-      withDatabase(async (db) => {
+      withTestDatabase(async (db) => {
         await db.exec(
-          `CREATE TABLE postlog (account ${kind.textType}, domain ${kind.textType})`,
+          `CREATE TABLE postlog (account ${server.textType}, domain ${server.textType})`,
         );
         await fn({
-          env: { ...db.env, [`${kind.prefix}_QUERY`]: QUERY12 },
+          env: { ...db.env, [`${server.prefix}_QUERY`]: QUERY12 },
           logged: () =>
             db.exec("SELECT account, domain FROM postlog ORDER BY 1, 2"),
           clear: () => db.exec("DELETE FROM postlog"),
@@ -187,11 +160,12 @@ export interface SuiteCases {
  * @param cases The values that differ between the databases.
  */
 export function serverSuite(bed: TestBed, cases: SuiteCases): void {
-  const { kind, haveReference, OURS, THEIRS, ROWS, needsDb, testclient } = bed;
-  const name = `cvm-${kind.module}`;
-  const QUERY = `${kind.prefix}_QUERY`;
+  const { server, haveReference, OURS, THEIRS, ROWS, needsDb, testclient } =
+    bed;
+  const name = `cvm-${server.module}`;
+  const QUERY = `${server.prefix}_QUERY`;
 
-  for (const scenario of scenarios(kind.module)) {
+  for (const scenario of scenarios(server.module)) {
     const how = scenario.reference
       ? ` (the reference answers ${scenario.reference.code})`
       : ", as the reference does";
@@ -203,7 +177,7 @@ export function serverSuite(bed: TestBed, cases: SuiteCases): void {
           const env = {
             ...db.env,
             [QUERY]: QUERY12,
-            ...(scenario.crypt ? { [`${kind.prefix}_PWCMP`]: "crypt" } : {}),
+            ...(scenario.crypt ? { [`${server.prefix}_PWCMP`]: "crypt" } : {}),
             ...scenario.env,
           };
           const [ours, theirs] = await Promise.all([
@@ -269,7 +243,7 @@ export function serverSuite(bed: TestBed, cases: SuiteCases): void {
       bed.withPostLog(async ({ env }) => {
         const postEnv = {
           ...env,
-          [`${kind.prefix}_POSTQ`]:
+          [`${server.prefix}_POSTQ`]:
             "INSERT INTO no_such_table VALUES ($account)",
         };
         const ours = await testclient(OURS, ["bob", "", "secret"], postEnv);
@@ -310,7 +284,7 @@ export function serverSuite(bed: TestBed, cases: SuiteCases): void {
     ...needsDb,
     fn: () =>
       bed.withDatabase(async (db) => {
-        const { connection } = kind;
+        const { connection } = server;
         const wrong: Record<string, string>[] = [
           { [connection.port]: "1" },
           {
@@ -347,7 +321,7 @@ export function serverSuite(bed: TestBed, cases: SuiteCases): void {
         const dir = Deno.makeTempDirSync({ prefix: `${name}-` });
         const socket = `${dir}/s`;
         const tag = uniqueName("cvmpool");
-        const server = await startCaptured(`${dist}/${name}-local`, [socket], {
+        const local = await startCaptured(`${dist}/${name}-local`, [socket], {
           ...db.env,
           [QUERY]: QUERY12,
           ...pool.env?.(tag),
@@ -372,14 +346,14 @@ export function serverSuite(bed: TestBed, cases: SuiteCases): void {
           const open = await pool.openConnections(db, tag);
           const [least, most] = pool.range;
           assert(open >= least && open <= most, `${open} connections`);
-          await server.waitForLines(25);
+          await local.waitForLines(25);
           assertEquals(
-            server.log.filter((l) => l === `+ ${pool.account[0]}`).length,
+            local.log.filter((l) => l === `+ ${pool.account[0]}`).length,
             16,
           );
-          assertEquals(server.log.filter((l) => l === "- bob").length, 8);
+          assertEquals(local.log.filter((l) => l === "- bob").length, 8);
         } finally {
-          await server.stop();
+          await local.stop();
           Deno.removeSync(dir, { recursive: true });
         }
       }),

@@ -13,24 +13,11 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { ensureDist } from "../../_helpers.ts";
-import { createMyDatabase, MY, QUERY12, runModule } from "./_helpers.ts";
+import { MARIADB, MY, QUERY12, runModule } from "./_helpers.ts";
 import { INSERT_POSTQ, serverSuite, testBed } from "./_server_suite.ts";
 import { DEFAULT_MYSQL_SOCKET } from "../../../modules/sql/mysql.ts";
 
-const my = await testBed({
-  module: "mysql",
-  label: "MariaDB",
-  port: MY.port,
-  prefix: "CVM_MYSQL",
-  connection: {
-    port: "CVM_MYSQL_PORT",
-    user: "CVM_MYSQL_USER",
-    password: "CVM_MYSQL_PASS",
-    db: "CVM_MYSQL_DB",
-  },
-  textType: "varchar(255)",
-  create: (rows) => createMyDatabase(rows),
-});
+const my = await testBed(MARIADB);
 const { up, haveReference, OURS, THEIRS, needsDb, testclient } = my;
 const haveSocket = (() => {
   try {

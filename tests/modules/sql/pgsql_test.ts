@@ -11,23 +11,10 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { dist, ensureDist, freeUdpPort } from "../../_helpers.ts";
-import { createPgSchema, PG, QUERY12, startCaptured } from "./_helpers.ts";
+import { PG, POSTGRESQL, QUERY12, startCaptured } from "./_helpers.ts";
 import { INSERT_POSTQ, lines, serverSuite, testBed } from "./_server_suite.ts";
 
-const pg = await testBed({
-  module: "pgsql",
-  label: "PostgreSQL",
-  port: PG.port,
-  prefix: "CVM_PGSQL",
-  connection: {
-    port: "PGPORT",
-    user: "PGUSER",
-    password: "PGPASSWORD",
-    db: "PGDATABASE",
-  },
-  textType: "text",
-  create: (rows) => createPgSchema(rows),
-});
+const pg = await testBed(POSTGRESQL);
 const { haveReference, OURS, THEIRS, needsDb, testclient } = pg;
 
 serverSuite(pg, {
