@@ -406,6 +406,21 @@ export async function runModule(
   return { code: out.code, stdout: out.stdout };
 }
 
+/**
+ * Polls every 25 ms until `check` is true, giving up (with an error) after
+ * `tries` polls.
+ */
+export async function until(
+  check: () => Promise<boolean>,
+  tries = 200,
+): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("condition not reached");
+}
+
 /** A module server whose stdout (log) and stderr are captured. */
 export type CapturedServer = Server;
 

@@ -29,6 +29,7 @@ import {
   startCaptured,
   type TestDatabase,
   uniqueName,
+  until,
 } from "./_helpers.ts";
 import { startProxy, type TcpProxy } from "./_proxy.ts";
 import { accountRows } from "./_scenarios.ts";
@@ -43,15 +44,6 @@ const SECRET = "hunter2-never-printed";
 
 function ask(socket: string, args: string[]): Promise<Outcome> {
   return runWith(TESTCLIENT, [`cvm-local:${socket}`, ...args], {});
-}
-
-/** Polls until `check` is true (bounded: gives up after `tries`). */
-async function until(check: () => Promise<boolean>, tries = 200) {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("condition not reached");
 }
 
 interface Rig {

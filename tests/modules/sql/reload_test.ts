@@ -16,6 +16,7 @@ import {
   startCaptured,
   type TestDatabase,
   uniqueName,
+  until,
   withDatabase,
 } from "./_helpers.ts";
 import { accountRows } from "./_scenarios.ts";
@@ -23,15 +24,6 @@ import { accountRows } from "./_scenarios.ts";
 const pgUp = await serverAvailable(POSTGRESQL);
 const myUp = await serverAvailable(MARIADB);
 const ROWS = accountRows("*");
-
-/** Polls until `check` is true (bounded: gives up after `tries`). */
-async function until(check: () => Promise<boolean>, tries = 400) {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("condition not reached");
-}
 
 /**
  * Logs in, notes the server's sessions, sends SIGHUP, and checks that the
@@ -55,8 +47,9 @@ async function reconnects(
 
   Deno.kill(server.pid, "SIGHUP");
   await server.waitFor(/^Reloading\.$/);
-  await until(async () =>
-    (await sessions()).every((id) => !before.includes(id))
+  await until(
+    async () => (await sessions()).every((id) => !before.includes(id)),
+    400,
   );
   assert.ok(server.running(), "alive after SIGHUP");
 
