@@ -9,6 +9,7 @@
 
 import postgres from "postgres";
 import mysql from "mysql2/promise";
+import { DatabaseSync } from "node:sqlite";
 import {
   ensureDist,
   REF,
@@ -206,6 +207,38 @@ export async function createPgSchema(
       }
     },
   };
+}
+
+/**
+ * Writes an SQLite file holding an `accounts` table (the twelve columns in
+ * {@linkcode QUERY12}'s order, untyped) with the rows' password, username,
+ * user and group IDs, directory and domain.
+ *
+ * @param path The file to create.
+ * @param rows The accounts.
+ */
+export function writeSqliteAccounts(
+  path: string,
+  rows: readonly AccountRow[],
+): void {
+  const db = new DatabaseSync(path);
+  db.exec(
+    "CREATE TABLE accounts (password, username, userid, groupid, directory, realname, shell, groupname, domain, sys_username, sys_directory, mailbox)",
+  );
+  const insert = db.prepare(
+    "INSERT INTO accounts (password, username, userid, groupid, directory, domain) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  for (const row of rows) {
+    insert.run(
+      row.password,
+      row.username,
+      row.userid,
+      row.groupid,
+      row.directory,
+      row.domain,
+    );
+  }
+  db.close();
 }
 
 /** A MariaDB database of a test's own, holding `accounts`. */

@@ -7,7 +7,6 @@
  * mode and in a local server.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { dist, ensureDist, run, tempDir } from "../../_helpers.ts";
 import {
   MARIADB,
@@ -18,6 +17,7 @@ import {
   serverAvailable,
   startCaptured,
   withDatabase,
+  writeSqliteAccounts,
 } from "./_helpers.ts";
 import { accountRows } from "./_scenarios.ts";
 import { authenticate } from "../../../clients/client.ts";
@@ -140,24 +140,7 @@ Deno.test({
     const dir = tempDir();
     try {
       const path = `${dir.path}/accounts.db`;
-      const db = new DatabaseSync(path);
-      db.exec(
-        "CREATE TABLE accounts (password, username, userid, groupid, directory, realname, shell, groupname, domain, sys_username, sys_directory, mailbox)",
-      );
-      const insert = db.prepare(
-        "INSERT INTO accounts (password, username, userid, groupid, directory, domain) VALUES (?, ?, ?, ?, ?, ?)",
-      );
-      for (const row of ROWS) {
-        insert.run(
-          row.password,
-          row.username,
-          row.userid,
-          row.groupid,
-          row.directory,
-          row.domain,
-        );
-      }
-      db.close();
+      writeSqliteAccounts(path, ROWS);
       await sameAsReference(t, "cvm-sqlite", {
         CVM_SQLITE_DB: path,
         CVM_SQLITE_QUERY: QUERY12,
