@@ -17,6 +17,7 @@ import {
   type RunResult,
   type Server,
   startServer,
+  tempDir,
 } from "../../_helpers.ts";
 
 /** Where the test PostgreSQL is. */
@@ -239,6 +240,28 @@ export function writeSqliteAccounts(
     );
   }
   db.close();
+}
+
+/**
+ * Builds `dist/`, runs `fn` with an SQLite file of the rows (see
+ * {@linkcode writeSqliteAccounts}) in a fresh directory, then removes it.
+ *
+ * @param rows The accounts.
+ * @param fn Gets the file's path and its directory.
+ */
+export async function withSqliteAccounts(
+  rows: readonly AccountRow[],
+  fn: (path: string, dir: string) => Promise<void>,
+): Promise<void> {
+  await ensureDist();
+  const dir = tempDir();
+  try {
+    const path = `${dir.path}/accounts.db`;
+    writeSqliteAccounts(path, rows);
+    await fn(path, dir.path);
+  } finally {
+    dir.cleanup();
+  }
 }
 
 /** A MariaDB database of a test's own, holding `accounts`. */

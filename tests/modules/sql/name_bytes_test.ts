@@ -10,7 +10,7 @@
  * included, are found as before, exactly as the reference finds them.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { dist, ensureDist, tempDir } from "../../_helpers.ts";
+import { dist } from "../../_helpers.ts";
 import {
   type AccountRow,
   MARIADB,
@@ -21,7 +21,7 @@ import {
   serverAvailable,
   type SqlServer,
   withDatabase,
-  writeSqliteAccounts,
+  withSqliteAccounts,
 } from "./_helpers.ts";
 import { askCommand, rawRequest, shown } from "../_raw_names.ts";
 
@@ -156,19 +156,11 @@ Deno.test({
   name:
     "cvm-sqlite: a name that is not UTF-8 is rejected (100) before any query",
   ...options,
-  fn: async (t) => {
-    await ensureDist();
-    const dir = tempDir();
-    try {
-      const path = `${dir.path}/accounts.db`;
-      writeSqliteAccounts(path, ROWS);
-      // Debian ships no cvm-sqlite; a missing database file is IO.
-      await check(t, "cvm-sqlite", {
+  fn: (t) =>
+    // Debian ships no cvm-sqlite; a missing database file is IO.
+    withSqliteAccounts(ROWS, (path, dir) =>
+      check(t, "cvm-sqlite", {
         CVM_SQLITE_DB: path,
         CVM_SQLITE_QUERY: QUERY12,
-      }, { CVM_SQLITE_DB: `${dir.path}/missing.db` });
-    } finally {
-      dir.cleanup();
-    }
-  },
+      }, { CVM_SQLITE_DB: `${dir}/missing.db` })),
 });

@@ -7,7 +7,7 @@
  * mode and in a local server.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { dist, ensureDist, run, tempDir } from "../../_helpers.ts";
+import { dist, run, tempDir } from "../../_helpers.ts";
 import {
   MARIADB,
   POSTGRESQL,
@@ -17,7 +17,7 @@ import {
   serverAvailable,
   startCaptured,
   withDatabase,
-  writeSqliteAccounts,
+  withSqliteAccounts,
 } from "./_helpers.ts";
 import { accountRows } from "./_scenarios.ts";
 import { authenticate } from "../../../clients/client.ts";
@@ -135,20 +135,12 @@ Deno.test({
   name:
     "cvm-sqlite: an account or domain with a NUL is rejected (100) before any query",
   ...options,
-  fn: async (t) => {
-    await ensureDist();
-    const dir = tempDir();
-    try {
-      const path = `${dir.path}/accounts.db`;
-      writeSqliteAccounts(path, ROWS);
-      await sameAsReference(t, "cvm-sqlite", {
+  fn: (t) =>
+    withSqliteAccounts(ROWS, (path) =>
+      sameAsReference(t, "cvm-sqlite", {
         CVM_SQLITE_DB: path,
         CVM_SQLITE_QUERY: QUERY12,
-      }, false); // Debian ships no cvm-sqlite
-    } finally {
-      dir.cleanup();
-    }
-  },
+      }, false)), // Debian ships no cvm-sqlite
 });
 
 Deno.test({
