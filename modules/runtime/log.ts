@@ -44,17 +44,20 @@ function printable(text: string): string {
  * @param code The result code sent.
  * @param account The account name ("" when the request was unreadable).
  * @param domain The domain, or undefined when none was sent.
+ * @param words Words the policy layers add (the client address, `stale`).
  * @returns The line.
  * @example
  * ```ts
  * import { requestLogLine } from "./log.ts";
  * requestLogLine(0, "bob", "example.com"); // "+ bob@example.com"
+ * requestLogLine(100, "bob", "example.com", ["192.0.2.1"]); // "- bob@example.com 192.0.2.1"
  * ```
  */
 export function requestLogLine(
   code: number,
   account: string,
   domain: string | undefined,
+  words?: readonly string[],
 ): string {
   const mark = code === ErrorCode.OK
     ? "+"
@@ -64,5 +67,6 @@ export function requestLogLine(
   const who = domain === undefined
     ? printable(account)
     : `${printable(account)}@${printable(domain)}`;
-  return `${mark} ${who}`;
+  if (words === undefined || words.length === 0) return `${mark} ${who}`;
+  return `${mark} ${who} ${words.map(printable).join(" ")}`;
 }
