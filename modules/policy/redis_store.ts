@@ -81,11 +81,9 @@ export async function openRedisStore(
   const lost = (e: unknown) => {
     if (!up || closed) return;
     up = false;
+    const text = String(e instanceof Error ? e.message : e);
     // deno-lint-ignore no-control-regex
-    const why = String(e instanceof Error ? e.message : e).replace(
-      /[\x00-\x1f\x7f]/g,
-      "?",
-    );
+    const why = text.replace(/[\x00-\x1f\x7f]/g, "?");
     log(`redis: ${where} lost (${why}); keeping state in memory`);
     probe = setInterval(async () => {
       try {
