@@ -66,9 +66,18 @@ export class MemoryStore implements StateStore {
     this.#answers = new LruMap(answers);
   }
 
-  /** The answers held, for inspection: key and encoded answer. */
-  answerEntries(): [string, Uint8Array][] {
-    return [...this.#answers.entries()];
+  /**
+   * Everything held, for inspection (a test looks for passwords in it):
+   * each answer, counter and list of recent failures with its key.
+   *
+   * @returns The keys and values.
+   */
+  contents(): { key: string; value: Uint8Array | number | string[] }[] {
+    return [
+      ...this.#answers.entries(),
+      ...this.#counters.entries(),
+      ...this.#recent.entries(),
+    ].map(([key, value]) => ({ key, value }));
   }
 
   getAnswer(key: string): Promise<Uint8Array | undefined> {
