@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   const ownName = !findProgram(basename(process.argv0));
   if (args[0] === "stats" && ownName) {
     try {
-      const { statsMain } = await import("./clients/stats.ts");
+      const { statsMain } = await import("./clients/mod.ts");
       return await statsMain(args.slice(1));
     } catch (e) {
       return reportFatal("cvm stats", e);
