@@ -52,8 +52,13 @@ export interface Outcome {
 
 /** An outcome with the words the layers add to its log line. */
 export interface PolicyOutcome extends Outcome {
-  /** Words after `+ account@domain`: the client address, `stale`. */
-  words: string[];
+  /**
+   * Words after `+ account@domain`: the client address, `stale`. Always
+   * an array (maybe empty) with the penalty layer on, so that the log line
+   * prints spaces in names as `?` and no account can pass for an address;
+   * undefined when no layer adds words.
+   */
+  words?: string[];
 }
 
 /** Where and how the module runs. */
@@ -227,7 +232,10 @@ export async function createPolicy(
     if (outcome.code === ErrorCode.PERMFAIL && settings.failDelayMs > 0) {
       await sleep(settings.failDelayMs);
     }
-    return { ...outcome, words };
+    return {
+      ...outcome,
+      words: penalty || words.length > 0 ? words : undefined,
+    };
   };
 
   /** Penalty wait, cache, backend, cache store, penalty update. */

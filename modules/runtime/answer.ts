@@ -45,7 +45,10 @@ export interface Answer {
   domain?: string;
   /** Why a temporary failure happened, for a diagnostic (never a secret). */
   reason?: string;
-  /** Words the policy layers add to the log line (the client address, `stale`). */
+  /**
+   * Words the policy layers add to the log line (the client address,
+   * `stale`); with the penalty layer on, an array even when empty.
+   */
   words?: string[];
 }
 
@@ -220,6 +223,6 @@ async function answerParsed<A>(
     code: out[0],
     ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
     ...who,
-    ...(words?.length ? { words } : {}),
+    ...(words === undefined ? {} : { words }),
   };
 }

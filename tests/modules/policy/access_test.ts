@@ -6,7 +6,10 @@ const enc = new TextEncoder();
 
 Deno.test("accessFileName() folds ASCII only and never makes a path of /, NUL, a leading dot or bad UTF-8", () => {
   assert.equal(accessFileName(enc.encode("Bob")), "bob");
-  assert.equal(accessFileName(enc.encode("bob@Example.COM")), "bob@example.com");
+  assert.equal(
+    accessFileName(enc.encode("bob@Example.COM")),
+    "bob@example.com",
+  );
   // Unicode folding would turn the Kelvin sign into k, and İ into i̇.
   assert.equal(accessFileName(enc.encode("\u212Aarl")), "\u212Aarl");
   assert.equal(accessFileName(enc.encode("\u0130van")), "\u0130van");

@@ -6,8 +6,8 @@ import {
   decodeEntry,
   encodeEntry,
   MemoryStore,
-  Penalty,
   parseIp,
+  Penalty,
 } from "../../../modules/policy/mod.ts";
 import type { Tagged } from "../../../protocol/mod.ts";
 
@@ -30,7 +30,11 @@ Deno.test("AnswerCache: a positive answer hits for its TTL, then stands in only 
     staleMs: 60_000,
   }, now);
   await cache.put("k", 0, FACTS);
-  assert.deepEqual(await cache.get("k"), { code: 0, facts: FACTS, fresh: true });
+  assert.deepEqual(await cache.get("k"), {
+    code: 0,
+    facts: FACTS,
+    fresh: true,
+  });
   clock.now += 299_999;
   assert.equal((await cache.get("k"))?.fresh, true);
   clock.now += 1;
@@ -115,9 +119,18 @@ Deno.test("CredentialKeys: every credential counts except the random tag and the
     k,
     keys.of(2, [...base, { type: 128, value: enc.encode("192.0.2.1") }]),
   );
-  assert.notEqual(k, keys.of(2, [base[0], { type: 3, value: enc.encode("pW") }]));
-  assert.notEqual(k, keys.of(2, [...base, { type: 2, value: enc.encode("x") }]));
-  assert.notEqual(k, keys.of(2, [...base, { type: 4, value: enc.encode("s") }]));
+  assert.notEqual(
+    k,
+    keys.of(2, [base[0], { type: 3, value: enc.encode("pW") }]),
+  );
+  assert.notEqual(
+    k,
+    keys.of(2, [...base, { type: 2, value: enc.encode("x") }]),
+  );
+  assert.notEqual(
+    k,
+    keys.of(2, [...base, { type: 4, value: enc.encode("s") }]),
+  );
   assert.notEqual(k, keys.of(1, base));
   assert.notEqual(k, new CredentialKeys("other", scope).of(2, base));
   assert.notEqual(
@@ -135,8 +148,14 @@ Deno.test("CredentialKeys: every credential counts except the random tag and the
   );
   // Length-prefixed: moving a byte between credentials changes the key.
   assert.notEqual(
-    keys.of(2, [{ type: 1, value: enc.encode("ab") }, { type: 3, value: enc.encode("c") }]),
-    keys.of(2, [{ type: 1, value: enc.encode("a") }, { type: 3, value: enc.encode("bc") }]),
+    keys.of(2, [{ type: 1, value: enc.encode("ab") }, {
+      type: 3,
+      value: enc.encode("c"),
+    }]),
+    keys.of(2, [{ type: 1, value: enc.encode("a") }, {
+      type: 3,
+      value: enc.encode("bc"),
+    }]),
   );
 });
 
@@ -166,7 +185,8 @@ Deno.test("no password, nor an unkeyed hash of one, is among the keys and values
   const contents = store.contents();
   assert.ok(contents.length >= 3, "the store holds answers and counters");
   const text = contents.map(({ key, value }) =>
-    key + " " + (value instanceof Uint8Array
+    key + " " +
+    (value instanceof Uint8Array
       ? new TextDecoder().decode(value) + " " +
         Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("")
       : JSON.stringify(value))

@@ -131,9 +131,13 @@ Deno.test("our clients send the address as credential 128 ($CVM_CLIENT_ADDRESS, 
     assert.equal(chain.code, 0, chain.stderr);
     expected.push("+ bob 192.0.2.10");
 
-    const v1 = await run(`${dist}/cvm-v1testclient`, [module, "bob", "", "pw"], {
-      env: { TCPREMOTEIP: "192.0.2.11" },
-    });
+    const v1 = await run(
+      `${dist}/cvm-v1testclient`,
+      [module, "bob", "", "pw"],
+      {
+        env: { TCPREMOTEIP: "192.0.2.11" },
+      },
+    );
     assert.equal(v1.code, 0, v1.stderr);
     expected.push("+ bob");
 

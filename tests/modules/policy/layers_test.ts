@@ -7,13 +7,7 @@
 
 import assert from "node:assert/strict";
 import { tempDir } from "../../_helpers.ts";
-import {
-  ask,
-  freeTcpPort,
-  logged,
-  MODES,
-  startModule,
-} from "./_servers.ts";
+import { ask, freeTcpPort, logged, MODES, startModule } from "./_servers.ts";
 
 const PASSWD = "bob:pw:1000:1000:Bob:/home/bob:/bin/sh\n" +
   "mallory:pw:1001:1001:Mallory:/home/mallory:/bin/sh\n";
@@ -67,7 +61,10 @@ for (const mode of MODES) {
       assert.equal(wrong.code, 100);
       assert.equal(unknown.code, 100);
       // Lower bounds only: load can make things slower, never faster.
-      assert.ok(wrong.ms - right.ms > delay * 0.6, `${wrong.ms} vs ${right.ms}`);
+      assert.ok(
+        wrong.ms - right.ms > delay * 0.6,
+        `${wrong.ms} vs ${right.ms}`,
+      );
       assert.ok(unknown.ms - right.ms > delay * 0.6);
     } finally {
       await module.stop();
@@ -94,7 +91,11 @@ for (const mode of MODES) {
       if (module.server) {
         // No word for a fresh hit: the lines are the reference's.
         await module.server.waitForLines(4);
-        assert.deepEqual(module.server.log.slice(1), ["+ bob", "+ bob", "+ bob"]);
+        assert.deepEqual(module.server.log.slice(1), [
+          "+ bob",
+          "+ bob",
+          "+ bob",
+        ]);
       }
     } finally {
       await module.stop();

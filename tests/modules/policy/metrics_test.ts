@@ -119,7 +119,10 @@ Deno.test("cvm stats: usage error exits 1, an unreachable server 111", async () 
   assert.match(usage.stderr, /usage: cvm stats HOST:PORT/);
   const gone = await run(`${dist}/cvm`, ["stats", String(freeTcpPort())]);
   assert.equal(gone.code, 111);
-  assert.match(gone.stderr, /^cvm stats: Fatal: cannot read http:\/\/127\.0\.0\.1:/);
+  assert.match(
+    gone.stderr,
+    /^cvm stats: Fatal: cannot read http:\/\/127\.0\.0\.1:/,
+  );
 });
 
 Deno.test("statsUrl(), formatStats() and bucketQuantile() read what they are given", () => {
@@ -165,7 +168,10 @@ Deno.test("the metrics server answers only GET /metrics and /, and bounds heads 
     () => {},
   );
   const raw = async (request: string) => {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
     try {
       await conn.write(new TextEncoder().encode(request));
       const chunks: Uint8Array[] = [];
@@ -185,17 +191,24 @@ Deno.test("the metrics server answers only GET /metrics and /, and bounds heads 
     }
   };
   try {
-    assert.match(await raw("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nup 1\n$/);
+    assert.match(
+      await raw("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+      /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nup 1\n$/,
+    );
     assert.match(await raw("GET /?x=1 HTTP/1.0\r\n\r\n"), /^HTTP\/1\.1 200 OK/);
     assert.match(await raw("GET /other HTTP/1.1\r\n\r\n"), /^HTTP\/1\.1 404 /);
-    assert.match(await raw("POST /metrics HTTP/1.1\r\n\r\n"), /^HTTP\/1\.1 405 /);
+    assert.match(
+      await raw("POST /metrics HTTP/1.1\r\n\r\n"),
+      /^HTTP\/1\.1 405 /,
+    );
     assert.match(await raw("nonsense\r\n\r\n"), /^HTTP\/1\.1 400 /);
     const head = await raw("HEAD /metrics HTTP/1.1\r\n\r\n");
     assert.match(head, /Content-Length: 5\r\n/);
     assert.ok(head.endsWith("\r\n\r\n"));
     // A head longer than the bound is refused, not buffered.
     const long = await raw(
-      "GET /metrics HTTP/1.1\r\nX: " + "a".repeat(METRICS_MAX_HEAD) + "\r\n\r\n",
+      "GET /metrics HTTP/1.1\r\nX: " + "a".repeat(METRICS_MAX_HEAD) +
+        "\r\n\r\n",
     );
     assert.match(long, /^HTTP\/1\.1 400 /);
     // Silent connections hold at most the bound; the next is closed at once.
@@ -209,7 +222,10 @@ Deno.test("the metrics server answers only GET /metrics and /, and bounds heads 
     assert.equal(await raw("GET /metrics HTTP/1.1\r\n\r\n"), "");
     for (const conn of idle) conn.close();
     await new Promise((r) => setTimeout(r, 100));
-    assert.match(await raw("GET /metrics HTTP/1.1\r\n\r\n"), /^HTTP\/1\.1 200 /);
+    assert.match(
+      await raw("GET /metrics HTTP/1.1\r\n\r\n"),
+      /^HTTP\/1\.1 200 /,
+    );
   } finally {
     server.close();
   }

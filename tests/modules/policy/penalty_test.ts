@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import {
   MemoryStore,
-  Penalty,
-  penaltyDelay,
   parseIp,
   parseNetworks,
+  Penalty,
+  penaltyDelay,
 } from "../../../modules/policy/mod.ts";
 
 /** The base delay of these tests: short, but far above timer noise. */

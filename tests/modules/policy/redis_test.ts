@@ -156,7 +156,10 @@ async function loseAndRegain(
   }
   await logged(module, new RegExp(`^redis: ${where} lost \\(`));
   await regain();
-  await logged(module, new RegExp(`^redis: ${where} back; state shared again$`));
+  await logged(
+    module,
+    new RegExp(`^redis: ${where} back; state shared again$`),
+  );
   await sleep(200);
   const redisLines = module.server!.log.filter((l) => l.startsWith("redis:"));
   assert.equal(redisLines.length, 2, redisLines.join("\n"));
