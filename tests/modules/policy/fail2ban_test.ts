@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { dist, ensureDist, have, root, run, tempDir } from "../../_helpers.ts";
+import { ensureDist, have, root, run, tempDir } from "../../_helpers.ts";
 import { ask, startModule } from "./_servers.ts";
 
 const FILTER = `${root}/examples/fail2ban/filter.d/cvm.conf`;
