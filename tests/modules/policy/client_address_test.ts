@@ -70,6 +70,25 @@ Deno.test("Debian's cvm-pwfile ignores credential 128 and answers as without it;
   }
 });
 
+Deno.test("Debian's cvm-unix ignores credential 128 too", async () => {
+  if (!have(`${REF}/cvm-unix`)) return;
+  const ask = (address?: string) => {
+    const creds = [
+      { type: 1, value: enc.encode("nobody") },
+      { type: 3, value: enc.encode("not-the-password") },
+    ];
+    if (address) creds.push({ type: 128, value: enc.encode(address) });
+    return run(`${REF}/cvm-unix`, [], {
+      stdin: encodeRequestV2(new Uint8Array(0), creds),
+    });
+  };
+  const plain = await ask();
+  const withAddress = await ask("192.0.2.1");
+  assert.equal(plain.code, 100);
+  assert.equal(withAddress.code, plain.code);
+  assert.deepEqual(withAddress.stdoutBytes, plain.stdoutBytes);
+});
+
 Deno.test("our clients send the address as credential 128 ($CVM_CLIENT_ADDRESS, else $TCPREMOTEIP); cvm-chain passes it on; v1 cannot", async () => {
   await ensureDist();
   const dir = tempDir();
