@@ -8,7 +8,7 @@ import {
 } from "../../../modules/policy/mod.ts";
 
 /** The base delay of these tests: short, but far above timer noise. */
-const BASE = 120;
+const BASE = 200;
 
 function penalty(maxMs = 16 * BASE, trusted = "") {
   return new Penalty(new MemoryStore(100), {
