@@ -19,6 +19,7 @@ import {
   ErrorCode,
   isTemporary,
   type Tagged,
+  toExactText,
   toText,
 } from "../../protocol/mod.ts";
 import { type IpAddress, parseIp } from "./address.ts";
@@ -250,8 +251,8 @@ export async function createPolicy(
     const key = keys?.of(request.version, request.credentials) ?? "";
     const ticket = await penalty?.begin(
       address,
-      toText(account),
-      domain && toText(domain),
+      toExactText(account),
+      domain && toExactText(domain),
     );
     let outcome: Outcome | undefined;
     try {
