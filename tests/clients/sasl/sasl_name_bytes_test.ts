@@ -13,7 +13,7 @@ import {
   saslAuth2,
   SaslCode,
   type SaslIo,
-} from "../../../clients/sasl/sasl.ts";
+} from "../../../clients/sasl/mod.ts";
 import { dist, ensureDist, tempDir } from "../../_helpers.ts";
 
 /** The bytes of a byte string (one character per byte). */

@@ -7,31 +7,10 @@ import {
   isLockedPassword,
   verifyUserPassword,
 } from "../../../modules/ldap/mod.ts";
-import { run } from "../../_helpers.ts";
-import { slapdAvailable } from "./_slapd.ts";
+import { mkpasswdYescrypt, slapdAvailable, slappasswd } from "./_slapd.ts";
 
 const available = slapdAvailable();
 const enc = (s: string) => new TextEncoder().encode(s);
-
-async function tool(cmd: string, args: string[]): Promise<string> {
-  const out = await run(cmd, args);
-  if (out.code !== 0) throw new Error(`${cmd} failed: ${out.stderr}`);
-  return out.stdout.trim();
-}
-
-function slappasswd(scheme: string, password: string, ...extra: string[]) {
-  return tool("/usr/sbin/slappasswd", [
-    "-o",
-    "module-path=/usr/lib/ldap",
-    "-o",
-    "module-load=pw-sha2",
-    "-h",
-    scheme,
-    ...extra,
-    "-s",
-    password,
-  ]);
-}
 
 Deno.test({
   name:
@@ -58,7 +37,7 @@ Deno.test({
       ),
       await slappasswd("{CRYPT}", password, "-c", "$6$%.16s"),
       await slappasswd("{CRYPT}", password, "-c", "$1$%.8s"),
-      "{CRYPT}" + await tool("/usr/bin/mkpasswd", ["-m", "yescrypt", password]),
+      "{CRYPT}" + await mkpasswdYescrypt(password),
       password,
     ];
     for (const value of stored) {

@@ -10,23 +10,21 @@
  * included, are found as before, exactly as the reference finds them.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import { dist, ensureDist, tempDir } from "../../_helpers.ts";
+import { dist } from "../../_helpers.ts";
 import {
   type AccountRow,
-  createMyDatabase,
-  createPgSchema,
-  MY,
-  PG,
+  MARIADB,
+  POSTGRESQL,
   QUERY12,
   REF,
   referenceAvailable,
-  serviceAvailable,
+  serverAvailable,
+  type SqlServer,
+  withDatabase,
+  withSqliteAccounts,
 } from "./_helpers.ts";
 import { askCommand, rawRequest, shown } from "../_raw_names.ts";
 
-const pgUp = await serviceAvailable("PostgreSQL", PG.port);
-const myUp = await serviceAvailable("MariaDB", MY.port);
 const options = { sanitizeOps: false, sanitizeResources: false };
 
 function row(username: string, domain = ""): AccountRow {
@@ -130,84 +128,39 @@ async function check(
   }
 }
 
-Deno.test({
-  name:
-    "cvm-pgsql: a name that is not UTF-8 is rejected (100) before any query; the reference answers IO",
-  ignore: !pgUp,
-  ...options,
-  fn: async (t) => {
-    await ensureDist();
-    const schema = await createPgSchema(ROWS);
-    try {
-      await check(
-        t,
-        "cvm-pgsql",
-        { ...schema.env, CVM_PGSQL_QUERY: QUERY12 },
-        { PGPORT: String(closedPort()) },
-        4,
-      );
-    } finally {
-      await schema.drop();
-    }
-  },
-});
+/** What each database server's reference answers for a name that is not UTF-8. */
+const SERVERS: [SqlServer, number, string][] = [
+  [POSTGRESQL, 4, "; the reference answers IO"],
+  [MARIADB, 100, ", as the reference rejects it"],
+];
 
-Deno.test({
-  name:
-    "cvm-mysql: a name that is not UTF-8 is rejected (100) before any query, as the reference rejects it",
-  ignore: !myUp,
-  ...options,
-  fn: async (t) => {
-    await ensureDist();
-    const db = await createMyDatabase(ROWS);
-    try {
-      await check(
-        t,
-        "cvm-mysql",
-        { ...db.env, CVM_MYSQL_QUERY: QUERY12 },
-        { CVM_MYSQL_PORT: String(closedPort()) },
-        100,
-      );
-    } finally {
-      await db.drop();
-    }
-  },
-});
+for (const [server, referenceInvalid, reference] of SERVERS) {
+  Deno.test({
+    name:
+      `cvm-${server.module}: a name that is not UTF-8 is rejected (100) before any query${reference}`,
+    ignore: !(await serverAvailable(server)),
+    ...options,
+    fn: (t) =>
+      withDatabase(server, ROWS, (db) =>
+        check(
+          t,
+          `cvm-${server.module}`,
+          { ...db.env, [`${server.prefix}_QUERY`]: QUERY12 },
+          { [server.connection.port]: String(closedPort()) },
+          referenceInvalid,
+        )),
+  });
+}
 
 Deno.test({
   name:
     "cvm-sqlite: a name that is not UTF-8 is rejected (100) before any query",
   ...options,
-  fn: async (t) => {
-    await ensureDist();
-    const dir = tempDir();
-    try {
-      const path = `${dir.path}/accounts.db`;
-      const db = new DatabaseSync(path);
-      db.exec(
-        "CREATE TABLE accounts (password, username, userid, groupid, directory, realname, shell, groupname, domain, sys_username, sys_directory, mailbox)",
-      );
-      const insert = db.prepare(
-        "INSERT INTO accounts (password, username, userid, groupid, directory, domain) VALUES (?, ?, ?, ?, ?, ?)",
-      );
-      for (const r of ROWS) {
-        insert.run(
-          r.password,
-          r.username,
-          r.userid,
-          r.groupid,
-          r.directory,
-          r.domain,
-        );
-      }
-      db.close();
-      // Debian ships no cvm-sqlite; a missing database file is IO.
-      await check(t, "cvm-sqlite", {
+  fn: (t) =>
+    // Debian ships no cvm-sqlite; a missing database file is IO.
+    withSqliteAccounts(ROWS, (path, dir) =>
+      check(t, "cvm-sqlite", {
         CVM_SQLITE_DB: path,
         CVM_SQLITE_QUERY: QUERY12,
-      }, { CVM_SQLITE_DB: `${dir.path}/missing.db` });
-    } finally {
-      dir.cleanup();
-    }
-  },
+      }, { CVM_SQLITE_DB: `${dir}/missing.db` })),
 });
