@@ -27,6 +27,7 @@ function helpText(): string {
     "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check | --uninstall]",
     "  cvm service NAME MODULE SOCKET [--dir DIR]   (a daemontools service)",
     "  cvm pw [-s SCHEME] | -t HASH | -l   (a {SCHEME} password hash, as doveadm pw)",
+    "  cvm stats HOST:PORT   (a module server's metrics, from $CVM_METRICS)",
     "",
   ].join("\n");
 }
@@ -59,9 +60,19 @@ async function main(): Promise<number> {
     writeStdout(PROGRAMS.map((p) => p.name).join("\n") + "\n");
     return 0;
   }
-  // `cvm install …` and `cvm service …` belong to `cvm` itself (no symlinks).
+  // `cvm install …`, `cvm service …` and `cvm stats …` belong to `cvm`
+  // itself (no symlinks).
+  const ownName = !findProgram(basename(process.argv0));
+  if (args[0] === "stats" && ownName) {
+    try {
+      const { statsMain } = await import("./clients/mod.ts");
+      return await statsMain(args.slice(1));
+    } catch (e) {
+      return reportFatal("cvm stats", e);
+    }
+  }
   const sub = args[0] === "install" || args[0] === "service" ? args[0] : "";
-  if (sub !== "" && !findProgram(basename(process.argv0))) {
+  if (sub !== "" && ownName) {
     try {
       const { runSubcommand } = await import("./installer/mod.ts");
       return await runSubcommand(sub, args.slice(1));

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { CvmError, ErrorCode } from "../../protocol/mod.ts";
+import { CvmError, ErrorCode, toBytes } from "../../protocol/mod.ts";
 import { defaultCryptSetting } from "../../sys/mod.ts";
 import {
   decodeStored,
@@ -347,11 +347,10 @@ interface SplitStored {
   bytes: Uint8Array;
 }
 
-const utf8 = new TextEncoder();
-
 /** Splits `{NAME}TEXT`; `$1$salt$hash` is MD5-CRYPT, as Dovecot reads it. */
 function splitStored(stored: string | Uint8Array): SplitStored {
-  const bytes = typeof stored === "string" ? utf8.encode(stored) : stored;
+  // toBytes undoes the exact decoding of a file's or a row's bytes.
+  const bytes = typeof stored === "string" ? toBytes(stored) : stored;
   const value = typeof stored === "string"
     ? stored
     : new TextDecoder().decode(stored);
@@ -361,7 +360,7 @@ function splitStored(stored: string | Uint8Array): SplitStored {
       // Anything after a further `$` is ignored, as Dovecot does.
       const end = value.indexOf("$", salt + 1);
       const text = end < 0 ? value : value.slice(0, end);
-      return { name: "MD5-CRYPT", text, bytes: utf8.encode(text) };
+      return { name: "MD5-CRYPT", text, bytes: toBytes(text) };
     }
   }
   const close = value.startsWith("{") ? value.indexOf("}") : -1;
@@ -372,7 +371,7 @@ function splitStored(stored: string | Uint8Array): SplitStored {
   return {
     name,
     text: value.slice(close + 1),
-    bytes: bytes.subarray(utf8.encode(value.slice(0, close + 1)).length),
+    bytes: bytes.subarray(toBytes(value.slice(0, close + 1)).length),
   };
 }
 

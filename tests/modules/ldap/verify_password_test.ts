@@ -9,30 +9,10 @@ import {
 } from "../../../modules/ldap/mod.ts";
 import { have, run } from "../../_helpers.ts";
 import { stopIdleArgon2Workers } from "../../../modules/passwords/argon2.ts";
-import { slapdAvailable } from "./_slapd.ts";
+import { mkpasswdYescrypt, slapdAvailable, slappasswd } from "./_slapd.ts";
 
 const available = slapdAvailable();
 const enc = (s: string) => new TextEncoder().encode(s);
-
-async function tool(cmd: string, args: string[]): Promise<string> {
-  const out = await run(cmd, args);
-  if (out.code !== 0) throw new Error(`${cmd} failed: ${out.stderr}`);
-  return out.stdout.trim();
-}
-
-function slappasswd(scheme: string, password: string, ...extra: string[]) {
-  return tool("/usr/sbin/slappasswd", [
-    "-o",
-    "module-path=/usr/lib/ldap",
-    "-o",
-    "module-load=pw-sha2",
-    "-h",
-    scheme,
-    ...extra,
-    "-s",
-    password,
-  ]);
-}
 
 Deno.test({
   name:
@@ -59,7 +39,7 @@ Deno.test({
       ),
       await slappasswd("{CRYPT}", password, "-c", "$6$%.16s"),
       await slappasswd("{CRYPT}", password, "-c", "$1$%.8s"),
-      "{CRYPT}" + await tool("/usr/bin/mkpasswd", ["-m", "yescrypt", password]),
+      "{CRYPT}" + await mkpasswdYescrypt(password),
       password,
     ];
     for (const value of stored) {
@@ -152,13 +132,15 @@ Deno.test({
           "SSHA512.HEX",
         ]
       ) {
-        const value = await tool("/usr/bin/doveadm", [
+        const made = await run("/usr/bin/doveadm", [
           "pw",
           "-s",
           scheme,
           "-p",
           password,
         ]);
+        assertEquals(made.code, 0, made.stderr);
+        const value = made.stdout.trim();
         assertEquals(
           await verifyUserPassword(value, enc(password)),
           true,
