@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   }
   if (args[0] === "pw" && !findProgram(basename(process.argv0))) {
     try {
-      const { pwMain } = await import("./admin/pw.ts");
+      const { pwMain } = await import("./admin/mod.ts");
       return await pwMain(args.slice(1));
     } catch (e) {
       return reportFatal("cvm pw", e);
