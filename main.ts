@@ -26,6 +26,7 @@ function helpText(): string {
     "subcommands of cvm itself:",
     "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check | --uninstall]",
     "  cvm service NAME MODULE SOCKET [--dir DIR]   (a daemontools service)",
+    "  cvm pw [-s SCHEME] | -t HASH | -l   (a {SCHEME} password hash, as doveadm pw)",
     "  cvm stats HOST:PORT   (a module server's metrics, from $CVM_METRICS)",
     "",
   ].join("\n");
@@ -77,6 +78,14 @@ async function main(): Promise<number> {
       return await runSubcommand(sub, args.slice(1));
     } catch (e) {
       return reportFatal(`cvm ${sub}`, e);
+    }
+  }
+  if (args[0] === "pw" && !findProgram(basename(process.argv0))) {
+    try {
+      const { pwMain } = await import("./admin/mod.ts");
+      return await pwMain(args.slice(1));
+    } catch (e) {
+      return reportFatal("cvm pw", e);
     }
   }
   const resolved = resolveInvocation(process.argv0, [...args]);

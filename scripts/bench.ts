@@ -563,6 +563,7 @@ export async function main(): Promise<Row[]> {
     rows.push(...await extraBench("bench_sql.ts", "sql bench"));
     rows.push(...await extraBench("bench_ldap.ts", "ldap bench"));
     rows.push(...await extraBench("bench_policy.ts", "policy bench"));
+    rows.push(...await extraBench("bench_passwords.ts", "passwords bench"));
   } finally {
     await stopAll();
     removeDir();

@@ -38,6 +38,7 @@ export const FACED_ROOMS: readonly string[] = [
   "modules/runtime",
   "modules/sql",
   "clients",
+  "admin",
   "installer",
   "protocol",
   "sys",
