@@ -104,3 +104,42 @@ export function cdbFileGet(
   }
   return undefined;
 }
+
+/**
+ * The first record of an open cdb file (the first one added), reading
+ * only the header and that record.
+ *
+ * @param file The open cdb file (its position is moved).
+ * @returns `[key, data]`, or undefined for an empty database.
+ * @throws {Error} "corrupt cdb: ..." when the record runs past the file.
+ * @example
+ * ```ts
+ * import { cdbFileFirst, makeCdb } from "./mod.ts";
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeFileSync(path, makeCdb([["a", "1"], ["b", "2"]]));
+ * using file = Deno.openSync(path);
+ * new TextDecoder().decode(cdbFileFirst(file)?.[1]); // "1"
+ * Deno.removeSync(path);
+ * ```
+ */
+export function cdbFileFirst(
+  file: Deno.FsFile,
+): [Uint8Array, Uint8Array] | undefined {
+  const header = readAt(file, 0, CDB_HEADER_SIZE, "header");
+  let dataEnd = Infinity;
+  for (let t = 0; t < 256; t++) dataEnd = Math.min(dataEnd, u32(header, t * 8));
+  if (dataEnd < CDB_HEADER_SIZE + 8) return undefined;
+  const lengths = readAt(file, CDB_HEADER_SIZE, 8, "record header");
+  const keyLength = u32(lengths, 0);
+  const dataLength = u32(lengths, 4);
+  if (CDB_HEADER_SIZE + 8 + keyLength + dataLength > dataEnd) {
+    throw corrupt("the first record overruns the record area");
+  }
+  const record = readAt(
+    file,
+    CDB_HEADER_SIZE + 8,
+    keyLength + dataLength,
+    "record",
+  );
+  return [record.slice(0, keyLength), record.slice(keyLength)];
+}
