@@ -26,6 +26,7 @@ function helpText(): string {
     "subcommands of cvm itself:",
     "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check | --uninstall]",
     "  cvm service NAME MODULE SOCKET [--dir DIR]   (a daemontools service)",
+    "  cvm cdbpasswd [-f FILE] [-s SCHEME] import|add|passwd|del|list …   (cvm-cdb's accounts)",
     "",
   ].join("\n");
 }
@@ -66,6 +67,14 @@ async function main(): Promise<number> {
       return await runSubcommand(sub, args.slice(1));
     } catch (e) {
       return reportFatal(`cvm ${sub}`, e);
+    }
+  }
+  if (args[0] === "cdbpasswd" && !findProgram(basename(process.argv0))) {
+    try {
+      const { cdbpasswdMain } = await import("./modules/cdbfile/mod.ts");
+      return await cdbpasswdMain(args.slice(1), Deno.env.toObject());
+    } catch (e) {
+      return reportFatal("cvm cdbpasswd", e);
     }
   }
   const resolved = resolveInvocation(process.argv0, [...args]);

@@ -107,3 +107,20 @@ export function extraMailbox(
   }
   return undefined;
 }
+
+/**
+ * Whether text can be one field of a line: no `:`, newline, carriage
+ * return or NUL (a plain-text password may hold one, a hash never does).
+ *
+ * @param text The field's text.
+ * @returns True when it fits.
+ * @example
+ * ```ts
+ * import { fitsField } from "./account_line.ts";
+ * fitsField("$6$salt$hash"); // true
+ * fitsField("a:b"); // false
+ * ```
+ */
+export function fitsField(text: string): boolean {
+  return !/[:\n\r\0]/.test(text);
+}

@@ -16,3 +16,4 @@
 export * from "./account_line.ts";
 export * from "./account_store.ts";
 export * from "./backend.ts";
+export * from "./cdbpasswd.ts";

@@ -31,7 +31,7 @@ export const DEFAULT_STORE_SCHEME = "SHA512-CRYPT";
  * The canonical name of a scheme a store can be given, checked against
  * the store's form.
  *
- * @param variable What named the scheme (for the error), e.g. "CVM_REHASH".
+ * @param what What named the scheme, for the error: "$CVM_REHASH", "-s".
  * @param name The scheme's name (case-insensitive; Dovecot's aliases).
  * @param form The store's form.
  * @returns The canonical name, e.g. "SHA512-CRYPT".
@@ -40,28 +40,28 @@ export const DEFAULT_STORE_SCHEME = "SHA512-CRYPT";
  * @example
  * ```ts
  * import { storeScheme } from "./rehash.ts";
- * storeScheme("CVM_REHASH", "sha512-crypt", "crypt"); // "SHA512-CRYPT"
+ * storeScheme("$CVM_REHASH", "sha512-crypt", "crypt"); // "SHA512-CRYPT"
  * ```
  */
 export function storeScheme(
-  variable: string,
+  what: string,
   name: string,
   form: StoreForm,
 ): string {
   const scheme = canonicalScheme(name);
   if (scheme === undefined) {
-    throw new CvmError(ErrorCode.CONFIG, `$${variable}: unknown scheme`);
+    throw new CvmError(ErrorCode.CONFIG, `${what}: unknown scheme`);
   }
   if (form === "crypt" && !isCryptScheme(scheme)) {
     throw new CvmError(
       ErrorCode.CONFIG,
-      `$${variable}: a crypt store holds only crypt(3) schemes`,
+      `${what}: a crypt store holds only crypt(3) schemes`,
     );
   }
   if (form === "plain" && scheme !== "PLAIN") {
     throw new CvmError(
       ErrorCode.CONFIG,
-      `$${variable}: a plain store holds only plain text (use PWCMP=scheme)`,
+      `${what}: a plain store holds only plain text (use PWCMP=scheme)`,
     );
   }
   return scheme;
@@ -267,7 +267,7 @@ export function rehasherFromEnv(
       `$CVM_REHASH needs $${variable} set to crypt or scheme`,
     );
   }
-  const scheme = storeScheme("CVM_REHASH", name, form);
+  const scheme = storeScheme("$CVM_REHASH", name, form);
   return new Rehasher(
     program,
     form,
