@@ -16,8 +16,14 @@ import {
   type PasswordScheme,
 } from "./passwords/mod.ts";
 import type { BackendContext } from "./runtime/mod.ts";
-import { CachedFile, type FileRead, readFileSafely } from "./file_cache/mod.ts";
-import { CryptDecoy, firstHash } from "./passwords/mod.ts";
+import {
+  CachedFile,
+  type FileRead,
+  readFileSafely,
+  replaceFile,
+  withFileLock,
+} from "./file_cache/mod.ts";
+import { CryptDecoy, firstHash, rehasherFromEnv } from "./passwords/mod.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {
@@ -141,10 +147,92 @@ function passwdText(read: FileRead): string {
   return new TextDecoder().decode(read.bytes);
 }
 
+/** Text as bytes, one char per byte, so a rewrite keeps every byte. */
+function byteString(bytes: Uint8Array): string {
+  let out = "";
+  for (let at = 0; at < bytes.length; at += 8192) {
+    out += String.fromCharCode(...bytes.subarray(at, at + 8192));
+  }
+  return out;
+}
+
+/**
+ * Replaces the stored password of an account in a passwd file's text: in
+ * the line a lookup finds (the first valid one of the name, ASCII letters
+ * in either case), and only while it still holds `old`.
+ *
+ * @param text The file's text.
+ * @param account The account name.
+ * @param old The stored password that matched.
+ * @param value The new stored password (no `:` or line break).
+ * @returns The new text, or undefined when the line is gone or changed.
+ * @example
+ * ```ts
+ * import { replacePasswdPassword } from "./pwfile.ts";
+ * replacePasswdPassword("Bob:pw:1:2::/h:\n", "bob", "pw", "$6$s$h");
+ * // "Bob:$6$s$h:1:2::/h:\n"
+ * ```
+ */
+export function replacePasswdPassword(
+  text: string,
+  account: string,
+  old: string,
+  value: string,
+): string | undefined {
+  const key = asciiLower(account);
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const colon = lines[i].indexOf(":");
+    if (colon < 0 || asciiLower(lines[i].slice(0, colon)) !== key) continue;
+    const entry = parsePasswdLine(lines[i]);
+    if (entry === undefined) continue;
+    if (entry.password !== old) return undefined;
+    const fields = lines[i].split(":");
+    fields[1] = value;
+    lines[i] = fields.join(":");
+    return lines.join("\n");
+  }
+  return undefined;
+}
+
+/**
+ * Upgrade on login: writes a new stored password into the file, under its
+ * writers' lock (flock on `PATH.lock`), as a new file renamed over the old
+ * one (owner and mode kept); every other byte stays as it was. Nothing is
+ * written when the account's line no longer holds the password that
+ * matched (changed meanwhile, or upgraded by a concurrent login).
+ */
+function storePassword(
+  path: string,
+  account: string,
+  old: string,
+  value: string,
+): Promise<boolean> {
+  if (/[:\n\r\0]/.test(value)) {
+    return Promise.reject(
+      new Error("the new value does not fit in a passwd-format line"),
+    );
+  }
+  const utf8 = new TextEncoder();
+  const bytes = (text: string) => byteString(utf8.encode(text));
+  return withFileLock(path, async () => {
+    const text = byteString(Deno.readFileSync(path));
+    const next = replacePasswdPassword(
+      text,
+      bytes(account),
+      bytes(old),
+      bytes(value),
+    );
+    if (next === undefined) return false;
+    await replaceFile(path, Uint8Array.from(next, (c) => c.charCodeAt(0)));
+    return true;
+  }, { timeoutMs: 2000 });
+}
+
 /**
  * Makes the cvm-pwfile backend from the environment.
  *
- * @param env `CVM_PWFILE_PATH` (required), `CVM_PWFILE_PWCMP`.
+ * @param env `CVM_PWFILE_PATH` (required), `CVM_PWFILE_PWCMP`, `CVM_REHASH`.
  * @param context Whether to keep an index (server modes).
  * @returns The backend.
  * @throws {CvmError} CONFIG naming the variable that is wrong.
@@ -167,6 +255,12 @@ export function createPwfileBackend(
     "CVM_PWFILE_PWCMP",
     env.CVM_PWFILE_PWCMP,
   );
+  const rehasher = rehasherFromEnv(
+    "cvm-pwfile",
+    env,
+    scheme,
+    "CVM_PWFILE_PWCMP",
+  );
   const makeIndex = () =>
     new CachedFile(path, (read) => indexPasswd(passwdText(read)));
   let index = makeIndex();
@@ -187,8 +281,17 @@ export function createPwfileBackend(
       // rejected before any credential is looked at, in lookup mode too.
       return Promise.resolve(entry?.password === "" ? undefined : entry);
     },
-    authenticate(account, request) {
-      return checkPassword(scheme, request, account.password, decoy);
+    async authenticate(account, request) {
+      const stored = account.password;
+      const matched = await checkPassword(scheme, request, stored, decoy);
+      if (matched && rehasher && request.password !== undefined) {
+        await rehasher.afterLogin(
+          stored,
+          request.password,
+          (value) => storePassword(path, account.name, stored, value),
+        );
+      }
+      return matched;
     },
     async decoy(request) {
       if (scheme === "crypt") await decoy.reject(request.password);

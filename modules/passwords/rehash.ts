@@ -210,12 +210,14 @@ export class Rehasher {
     write: RehashWrite,
   ): Promise<void> {
     if (!this.needs(stored)) return;
+    let value: string | undefined;
     try {
-      const value = await hashForStore(this.#form, this.#scheme, password);
+      value = await hashForStore(this.#form, this.#scheme, password);
       await write(value);
       this.#said = undefined;
     } catch (e) {
-      const reason = describe(e);
+      // A driver may quote a bound value: never the new hash in a log.
+      const reason = value ? describe(e).split(value).join("***") : describe(e);
       if (reason === this.#said) return;
       this.#said = reason;
       this.#warn(
