@@ -14,12 +14,7 @@
  */
 
 import { CvmError, ErrorCode } from "../../protocol/mod.ts";
-import {
-  canonicalScheme,
-  cryptFamily,
-  hashBare,
-  isCryptScheme,
-} from "./_store_hash.ts";
+import { findScheme, hashPassword, isStoredInScheme } from "./registry.ts";
 
 /** How a store keeps its passwords: its `…_PWCMP`. */
 export type StoreForm = "plain" | "crypt" | "scheme";
@@ -48,23 +43,23 @@ export function storeScheme(
   name: string,
   form: StoreForm,
 ): string {
-  const scheme = canonicalScheme(name);
-  if (scheme === undefined) {
+  const ref = findScheme(name);
+  if (ref === undefined) {
     throw new CvmError(ErrorCode.CONFIG, `${what}: unknown scheme`);
   }
-  if (form === "crypt" && !isCryptScheme(scheme)) {
+  if (form === "crypt" && !ref.info.family.endsWith("CRYPT")) {
     throw new CvmError(
       ErrorCode.CONFIG,
       `${what}: a crypt store holds only crypt(3) schemes`,
     );
   }
-  if (form === "plain" && scheme !== "PLAIN") {
+  if (form === "plain" && ref.info.family !== "PLAIN") {
     throw new CvmError(
       ErrorCode.CONFIG,
       `${what}: a plain store holds only plain text (use PWCMP=scheme)`,
     );
   }
-  return scheme;
+  return ref.label;
 }
 
 /**
@@ -87,38 +82,9 @@ export async function hashForStore(
   scheme: string,
   password: Uint8Array,
 ): Promise<string> {
-  const bare = await hashBare(scheme, password);
-  return form === "scheme" ? `{${scheme}}${bare}` : bare;
-}
-
-/**
- * The scheme a stored value uses: PLAIN in a plain store, the crypt(3)
- * family of a hash, or the `{SCHEME}` prefix (`defaultScheme` without one).
- *
- * @param form The store's form.
- * @param stored The stored value.
- * @param defaultScheme The scheme of a value without a prefix (scheme form).
- * @returns A canonical name; a crypt(3) value is named by its family
- *   (`{CRYPT}$6$…` is SHA512-CRYPT), one this cannot name by its prefix.
- * @example
- * ```ts
- * import { storedScheme } from "./rehash.ts";
- * storedScheme("scheme", "{CRYPT}$1$salt$hash"); // "MD5-CRYPT"
- * ```
- */
-export function storedScheme(
-  form: StoreForm,
-  stored: string,
-  defaultScheme = "CRYPT",
-): string {
-  if (form === "plain") return "PLAIN";
-  if (form === "crypt") return cryptFamily(stored);
-  const prefix = /^\{([^}]*)\}/.exec(stored);
-  const named = prefix ? prefix[1].replace(/\.(?:B64|HEX)$/i, "") : undefined;
-  const scheme = canonicalScheme(named ?? defaultScheme) ??
-    (named ?? defaultScheme).toUpperCase();
-  if (scheme !== "CRYPT") return scheme;
-  return cryptFamily(prefix ? stored.slice(prefix[0].length) : stored);
+  const value = await hashPassword(scheme, password);
+  // A crypt or plain store keeps the text without its `{SCHEME}` prefix.
+  return form === "scheme" ? value : value.slice(value.indexOf("}") + 1);
 }
 
 /** Writes a new stored value; resolves false when the store changed meanwhile. */
@@ -184,8 +150,11 @@ export class Rehasher {
    * ```
    */
   needs(stored: string): boolean {
-    return storedScheme(this.#form, stored, this.#defaultScheme) !==
-      this.#scheme;
+    // A crypt store's bare hashes are CRYPT values to the registry.
+    const defaultScheme = this.#form === "crypt"
+      ? "CRYPT"
+      : this.#defaultScheme;
+    return !isStoredInScheme(stored, this.#scheme, { defaultScheme });
   }
 
   /**
