@@ -213,7 +213,10 @@ async function runCommand(
       try {
         Deno.statSync(target.path);
       } catch (e) {
-        throw new Failure(1, `${target.path}: ${(e as Error).message}`);
+        if (e instanceof Deno.errors.NotFound) {
+          throw new Failure(1, `${target.path}: no such store`);
+        }
+        throw e;
       }
       const names = readAccountStore(target.path).names();
       io.stdout(names.map((name) => `${name}\n`).join(""));
