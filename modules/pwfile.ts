@@ -1,6 +1,7 @@
 /**
  * cvm-pwfile: accounts from a file in /etc/passwd layout at
- * `$CVM_PWFILE_PATH`, compared by `$CVM_PWFILE_PWCMP` (plain or crypt).
+ * `$CVM_PWFILE_PATH`, compared by `$CVM_PWFILE_PWCMP` (plain, crypt, or
+ * scheme: Dovecot's passwd-file layout and `{SCHEME}` passwords).
  * Server modes keep an index (a `CachedFile`, re-read when the file
  * changes), so a request costs O(1) however many accounts there are.
  *
@@ -12,8 +13,10 @@ import type { Facts } from "../protocol/mod.ts";
 import type { Backend, ModuleRequest } from "./runtime/mod.ts";
 import {
   checkPassword,
-  parsePasswordScheme,
-  type PasswordScheme,
+  createPasswordDecoy,
+  mailboxOfLocation,
+  parseDovecotPasswdLine,
+  readPasswordComparison,
 } from "./passwords/mod.ts";
 import type { BackendContext } from "./runtime/mod.ts";
 import {
@@ -23,7 +26,8 @@ import {
   replaceFile,
   withFileLock,
 } from "./file_cache/mod.ts";
-import { CryptDecoy, firstHash, rehasherFromEnv } from "./passwords/mod.ts";
+import { rehasherFromEnv } from "./passwords/mod.ts";
+import { getgrnam, getpwnam } from "../sys/mod.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {
@@ -41,6 +45,120 @@ export interface PasswdLine {
   directory: string;
   /** The login shell. */
   shell: string;
+  /** The mailbox fact (Dovecot layout: from `userdb_mail`). */
+  mailbox?: string;
+  /** Why a login is refused whatever the password (Dovecot layout). */
+  refused?: string;
+  /** Why the facts cannot be given (said after the password check). */
+  problem?: string;
+}
+
+/** Parses a line of the file into an entry, or undefined to skip it. */
+export type PasswdLineParser = (line: string) => PasswdLine | undefined;
+
+/** What fills the gaps of a Dovecot passwd-file line. */
+export interface DovecotDefaults {
+  /** `$CVM_PWFILE_UID`: the uid of a line whose uid field is empty. */
+  uid?: number;
+  /** `$CVM_PWFILE_GID`: the gid of a line whose gid field is empty. */
+  gid?: number;
+}
+
+/**
+ * Extra fields that make Dovecot refuse a login, or that it checks
+ * against the client's address, which cvm is never told: such an account
+ * is refused.
+ */
+const REFUSING_FIELDS = [
+  "nologin",
+  "noauthenticate",
+  "allow_nets",
+  "allow_real_nets",
+] as const;
+
+/** A user or group id field: decimal, or a name looked up on the system. */
+function resolveId(
+  field: string,
+  lookup: (name: string) => number | undefined,
+): number | undefined {
+  if (/^[0-9]{1,10}$/.test(field)) {
+    const id = Number(field);
+    return id <= 0xffffffff ? id : undefined;
+  }
+  return /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(field)
+    ? lookup(field)
+    : undefined;
+}
+
+/**
+ * Makes the parser of Dovecot's passwd-file layout (`CVM_PWFILE_PWCMP=scheme`):
+ * `user:{SCHEME}hash:uid:gid:gecos:home:shell:extra_fields`, `#` comments
+ * and blank lines skipped, an empty uid or gid the default (a line that
+ * needs one that is not set answers CONFIG after its password check),
+ * `userdb_uid`, `userdb_gid`, `userdb_home` and `userdb_mail` extra fields
+ * (the last gives the mailbox fact), and `nologin`, `noauthenticate`,
+ * `allow_nets` or `allow_real_nets` refusing the login. A uid or gid that
+ * is neither a number nor a known name makes the line malformed (skipped).
+ *
+ * @param defaults The uid and gid of lines that leave them out.
+ * @returns The parser.
+ * @example
+ * ```ts
+ * import { dovecotLineParser } from "./pwfile.ts";
+ * const parse = dovecotLineParser({ uid: 5000, gid: 5000 });
+ * parse("bob:{PLAIN}pw:::Bob:/home/bob::userdb_mail=maildir:~/Maildir")?.mailbox;
+ * // "/home/bob/Maildir"
+ * ```
+ */
+export function dovecotLineParser(defaults: DovecotDefaults): PasswdLineParser {
+  const users = new Map<string, number | undefined>();
+  const groups = new Map<string, number | undefined>();
+  const user = (name: string) => {
+    if (!users.has(name)) users.set(name, getpwnam(name)?.uid);
+    return users.get(name);
+  };
+  const group = (name: string) => {
+    if (!groups.has(name)) groups.set(name, getgrnam(name)?.gid);
+    return groups.get(name);
+  };
+  return (line) => {
+    const entry = parseDovecotPasswdLine(line);
+    if (entry === undefined || entry.name === "") return undefined;
+    const uidField = entry.extra.get("userdb_uid") ?? entry.uid;
+    const gidField = entry.extra.get("userdb_gid") ?? entry.gid;
+    const uid = uidField === "" ? defaults.uid : resolveId(uidField, user);
+    const gid = gidField === "" ? defaults.gid : resolveId(gidField, group);
+    if (
+      (uidField !== "" && uid === undefined) ||
+      (gidField !== "" && gid === undefined)
+    ) {
+      return undefined;
+    }
+    const directory = entry.home || (entry.extra.get("userdb_home") ?? "");
+    const mail = entry.extra.get("userdb_mail");
+    const refusing = REFUSING_FIELDS.find((key) => entry.extra.has(key));
+    const missing = uid === undefined
+      ? "$CVM_PWFILE_UID"
+      : gid === undefined
+      ? "$CVM_PWFILE_GID"
+      : undefined;
+    return {
+      name: entry.name,
+      password: entry.password,
+      uid: uid ?? 0,
+      gid: gid ?? 0,
+      gecos: entry.gecos,
+      directory,
+      shell: entry.shell,
+      ...(mail === undefined ? {} : {
+        mailbox: mailboxOfLocation(mail, entry.name, directory),
+      }),
+      ...(refusing ? { refused: refusing } : {}),
+      ...(missing
+        ? { problem: `a line leaves out its ids and ${missing} is not set` }
+        : {}),
+    };
+  };
 }
 
 /**
@@ -78,6 +196,7 @@ export function parsePasswdLine(line: string): PasswdLine | undefined {
  * Builds an ASCII-lower-cased name → first entry index of a passwd file's text.
  *
  * @param text The file's contents.
+ * @param parse The line layout (default: /etc/passwd's).
  * @returns The index.
  * @example
  * ```ts
@@ -85,10 +204,13 @@ export function parsePasswdLine(line: string): PasswdLine | undefined {
  * indexPasswd("Bob:pw:1:2::/h:\n").get("bob")?.name; // "Bob"
  * ```
  */
-export function indexPasswd(text: string): Map<string, PasswdLine> {
+export function indexPasswd(
+  text: string,
+  parse: PasswdLineParser = parsePasswdLine,
+): Map<string, PasswdLine> {
   const index = new Map<string, PasswdLine>();
   for (const line of text.split("\n")) {
-    const entry = parsePasswdLine(line);
+    const entry = parse(line);
     if (entry === undefined) continue;
     const key = asciiLower(entry.name);
     if (!index.has(key)) index.set(key, entry);
@@ -102,6 +224,7 @@ export function indexPasswd(text: string): Map<string, PasswdLine> {
  *
  * @param text The file's contents.
  * @param account The account name (ASCII letters match in either case).
+ * @param parse The line layout (default: /etc/passwd's).
  * @returns The first matching entry.
  * @example
  * ```ts
@@ -112,21 +235,25 @@ export function indexPasswd(text: string): Map<string, PasswdLine> {
 export function findPasswd(
   text: string,
   account: string,
+  parse: PasswdLineParser = parsePasswdLine,
 ): PasswdLine | undefined {
   const key = asciiLower(account);
   for (const line of text.split("\n")) {
     const colon = line.indexOf(":");
     if (colon < 0 || asciiLower(line.slice(0, colon)) !== key) continue;
-    const entry = parsePasswdLine(line);
+    const entry = parse(line);
     if (entry) return entry;
   }
   return undefined;
 }
 
 /** The entries of a passwd file's text, in file order. */
-function* passwdEntries(text: string): Generator<PasswdLine> {
+function* passwdEntries(
+  text: string,
+  parse: PasswdLineParser,
+): Generator<PasswdLine> {
   for (const line of text.split("\n")) {
-    const entry = parsePasswdLine(line);
+    const entry = parse(line);
     if (entry) yield entry;
   }
 }
@@ -165,6 +292,7 @@ function byteString(bytes: Uint8Array): string {
  * @param account The account name.
  * @param old The stored password that matched.
  * @param value The new stored password (no `:` or line break).
+ * @param parse How the lookup reads a line (scheme mode: Dovecot's layout).
  * @returns The new text, or undefined when the line is gone or changed.
  * @example
  * ```ts
@@ -178,13 +306,14 @@ export function replacePasswdPassword(
   account: string,
   old: string,
   value: string,
+  parse: PasswdLineParser = parsePasswdLine,
 ): string | undefined {
   const key = asciiLower(account);
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const colon = lines[i].indexOf(":");
     if (colon < 0 || asciiLower(lines[i].slice(0, colon)) !== key) continue;
-    const entry = parsePasswdLine(lines[i]);
+    const entry = parse(lines[i]);
     if (entry === undefined) continue;
     if (entry.password !== old) return undefined;
     const fields = lines[i].split(":");
@@ -207,6 +336,7 @@ function storePassword(
   account: string,
   old: string,
   value: string,
+  parse: PasswdLineParser,
 ): Promise<boolean> {
   if (/[:\n\r\0]/.test(value)) {
     return Promise.reject(
@@ -222,6 +352,7 @@ function storePassword(
       bytes(account),
       bytes(old),
       bytes(value),
+      parse,
     );
     if (next === undefined) return false;
     await replaceFile(path, Uint8Array.from(next, (c) => c.charCodeAt(0)));
@@ -229,10 +360,24 @@ function storePassword(
   }, { timeoutMs: 2000 });
 }
 
+/** Reads `$CVM_PWFILE_UID`/`$CVM_PWFILE_GID`: unset, or a decimal id. */
+function defaultId(
+  env: Record<string, string | undefined>,
+  name: string,
+): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === "") return undefined;
+  if (!/^[0-9]{1,10}$/.test(text) || Number(text) > 0xffffffff) {
+    throw new CvmError(ErrorCode.CONFIG, `$${name} is not a decimal id`);
+  }
+  return Number(text);
+}
+
 /**
  * Makes the cvm-pwfile backend from the environment.
  *
- * @param env `CVM_PWFILE_PATH` (required), `CVM_PWFILE_PWCMP`, `CVM_REHASH`.
+ * @param env `CVM_PWFILE_PATH` (required), `CVM_PWFILE_PWCMP`, `CVM_REHASH`;
+ *   in scheme mode `CVM_DEFAULT_SCHEME`, `CVM_PWFILE_UID` and `CVM_PWFILE_GID`.
  * @param context Whether to keep an index (server modes).
  * @returns The backend.
  * @throws {CvmError} CONFIG naming the variable that is wrong.
@@ -251,52 +396,61 @@ export function createPwfileBackend(
   if (!path) {
     throw new CvmError(ErrorCode.CONFIG, "$CVM_PWFILE_PATH is not set");
   }
-  const scheme: PasswordScheme = parsePasswordScheme(
-    "CVM_PWFILE_PWCMP",
-    env.CVM_PWFILE_PWCMP,
-  );
+  const comparison = readPasswordComparison("CVM_PWFILE_PWCMP", env);
+  const parse: PasswdLineParser = comparison.mode === "scheme"
+    ? dovecotLineParser({
+      uid: defaultId(env, "CVM_PWFILE_UID"),
+      gid: defaultId(env, "CVM_PWFILE_GID"),
+    })
+    : parsePasswdLine;
   const rehasher = rehasherFromEnv(
     "cvm-pwfile",
     env,
-    scheme,
+    comparison.mode,
     "CVM_PWFILE_PWCMP",
   );
   const makeIndex = () =>
-    new CachedFile(path, (read) => indexPasswd(passwdText(read)));
+    new CachedFile(path, (read) => indexPasswd(passwdText(read), parse));
   let index = makeIndex();
-  // The dummy hash follows the file's own hashes: the first one in it.
-  const decoy = new CryptDecoy(() =>
-    firstHash(storedPasswords(
+  // The dummy hash follows the file's own hashes: the first one in it (in
+  // scheme mode, one of the scheme most used).
+  const decoy = createPasswordDecoy(comparison, () =>
+    storedPasswords(
       context.persistent
         ? index.get().values()
-        : passwdEntries(passwdText(readFileSafely(path))),
-    ))
-  );
+        : passwdEntries(passwdText(readFileSafely(path)), parse),
+    ));
   return {
     lookup(request: ModuleRequest) {
       const entry = context.persistent
         ? index.get().get(asciiLower(request.account))
-        : findPasswd(passwdText(readFileSafely(path)), request.account);
+        : findPasswd(passwdText(readFileSafely(path)), request.account, parse);
       // An empty password field is no account at all, as in the reference:
       // rejected before any credential is looked at, in lookup mode too.
       return Promise.resolve(entry?.password === "" ? undefined : entry);
     },
     async authenticate(account, request) {
       const stored = account.password;
-      const matched = await checkPassword(scheme, request, stored, decoy);
-      if (matched && rehasher && request.password !== undefined) {
+      const matched = await checkPassword(comparison, request, stored, decoy);
+      // A refused account (Dovecot's nologin, allow_nets …) never logs in,
+      // but costs its check all the same.
+      if (!matched || account.refused !== undefined) return false;
+      if (rehasher && request.password !== undefined) {
         await rehasher.afterLogin(
           stored,
           request.password,
-          (value) => storePassword(path, account.name, stored, value),
+          (value) => storePassword(path, account.name, stored, value, parse),
         );
       }
-      return matched;
+      return true;
     },
     async decoy(request) {
-      if (scheme === "crypt") await decoy.reject(request.password);
+      await decoy?.reject(request.password);
     },
     results(account): Facts {
+      if (account.problem !== undefined) {
+        throw new CvmError(ErrorCode.CONFIG, account.problem);
+      }
       return {
         username: account.name,
         userid: account.uid,
@@ -304,6 +458,7 @@ export function createPwfileBackend(
         realname: account.gecos.split(",")[0],
         directory: account.directory,
         shell: account.shell,
+        ...(account.mailbox === undefined ? {} : { mailbox: account.mailbox }),
       };
     },
     reload() {

@@ -15,24 +15,13 @@ import type {
   Argon2Job,
   Argon2Request,
 } from "./argon2_worker.ts";
+import { ARGON2_DEFAULTS } from "./cost_defaults.ts";
 import { fromBase64 } from "./encoding.ts";
 import type { HashParams, SchemeCode } from "./scheme.ts";
 import { randomBytes, verdict } from "./scheme.ts";
 
 /** The variants. */
 export type Argon2Variant = "argon2i" | "argon2id";
-
-/**
- * Each variant's cost when none is asked for: libsodium's "interactive"
- * limits, which Dovecot uses (ARGON2ID 64 MiB and 3 passes, ARGON2I
- * 32 MiB and 4 passes), one lane.
- */
-export const ARGON2_DEFAULTS: Readonly<
-  Record<Argon2Variant, Required<HashParams>>
-> = {
-  argon2id: { rounds: 3, memoryKiB: 65536, parallelism: 1 },
-  argon2i: { rounds: 4, memoryKiB: 32768, parallelism: 1 },
-};
 
 /** The salt and hash lengths of a new value (as libsodium). */
 const SALT_LENGTH = 16;
@@ -295,7 +284,7 @@ async function make(
 
 /**
  * An Argon2 scheme's code. New values use `rounds` passes, `memoryKiB`
- * and `parallelism` lanes, each defaulting to {@linkcode ARGON2_DEFAULTS}.
+ * and `parallelism` lanes, each defaulting to `ARGON2_DEFAULTS`.
  *
  * @param variant The variant new values get.
  * @returns The code.

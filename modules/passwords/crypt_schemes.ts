@@ -11,13 +11,11 @@
 
 import { bytesEqual, toBytes } from "../../protocol/mod.ts";
 import { crypt, cryptGensalt } from "../../sys/mod.ts";
+import { DEFAULT_BLF_COST } from "./cost_defaults.ts";
 import { decodeStored, toHex } from "./encoding.ts";
 import { md5 } from "./md5.ts";
 import type { HashParams, SchemeCode, Verdict } from "./scheme.ts";
 import { verdict } from "./scheme.ts";
-
-/** BLF-CRYPT's cost when none is asked for (Dovecot's 5 is too cheap today). */
-export const DEFAULT_BLF_COST = 10;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -151,7 +149,7 @@ export const sha512Crypt: SchemeCode = cryptScheme("$6$", 0, true);
 const blfGenerate = cryptScheme("$2y$", DEFAULT_BLF_COST, true).generate;
 
 /**
- * `BLF-CRYPT`: bcrypt, `$2y$` with a log2 cost of {@linkcode DEFAULT_BLF_COST}
+ * `BLF-CRYPT`: bcrypt, `$2y$` with a log2 cost of `DEFAULT_BLF_COST`
  * unless `rounds` says otherwise (4–31). As in Dovecot, only a `$2?$` hash
  * verifies.
  *

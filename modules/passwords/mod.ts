@@ -18,10 +18,9 @@
  */
 export * from "./check.ts";
 export * from "./crypt_decoy.ts";
+export * from "./dovecot_passwd_file.ts";
+export * from "./scheme_decoy.ts";
 export * from "./registry.ts";
 export * from "./rehash.ts";
 export type { ChallengeMechanism, HashParams } from "./scheme.ts";
-export { ARGON2_DEFAULTS, stopIdleArgon2Workers } from "./argon2.ts";
-export { DEFAULT_PBKDF2_ROUNDS } from "./pbkdf2.ts";
-export { DEFAULT_SCRAM_ROUNDS } from "./scram.ts";
-export { DEFAULT_BLF_COST } from "./crypt_schemes.ts";
+export * from "./cost_defaults.ts";

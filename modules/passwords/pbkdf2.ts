@@ -7,15 +7,10 @@
  */
 
 import { bytesEqual, toBytes } from "../../protocol/mod.ts";
+import { DEFAULT_PBKDF2_ROUNDS } from "./cost_defaults.ts";
 import { fromHex, toHex } from "./encoding.ts";
 import type { HashParams, SchemeCode } from "./scheme.ts";
 import { randomSaltText, verdict } from "./scheme.ts";
-
-/**
- * The iterations of a new hash when none are asked for. Dovecot makes
- * 5000, far too few for a password today; this costs about 60 ms here.
- */
-export const DEFAULT_PBKDF2_ROUNDS = 100_000;
 
 /** The length of a new salt, in characters (as Dovecot). */
 const SALT_LENGTH = 16;
@@ -94,7 +89,7 @@ async function make(
 
 /**
  * The code of `PBKDF2`: `rounds` sets the iterations (default
- * {@linkcode DEFAULT_PBKDF2_ROUNDS}).
+ * `DEFAULT_PBKDF2_ROUNDS`).
  *
  * @example
  * ```ts

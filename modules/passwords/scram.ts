@@ -9,13 +9,11 @@
  */
 
 import { bytesEqual, toBytes } from "../../protocol/mod.ts";
+import { DEFAULT_SCRAM_ROUNDS } from "./cost_defaults.ts";
 import { fromBase64, toBase64 } from "./encoding.ts";
 import { pbkdf2 } from "./pbkdf2.ts";
 import type { HashParams, SchemeCode } from "./scheme.ts";
 import { randomBytes, verdict } from "./scheme.ts";
-
-/** The iterations of a new value when none are asked for (RFC 7677's minimum; Dovecot's). */
-export const DEFAULT_SCRAM_ROUNDS = 4096;
 
 /** The length of a new salt, in bytes (as Dovecot). */
 const SALT_LENGTH = 16;
@@ -96,7 +94,7 @@ async function make(
 
 /**
  * A SCRAM scheme's code: `rounds` sets the iterations (default
- * {@linkcode DEFAULT_SCRAM_ROUNDS}).
+ * `DEFAULT_SCRAM_ROUNDS`).
  *
  * @param hash The hash: "SHA-1" or "SHA-256".
  * @returns The code.

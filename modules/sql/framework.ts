@@ -15,15 +15,13 @@ import { asciiLower, CvmError, ErrorCode } from "../../protocol/mod.ts";
 import type { Facts } from "../../protocol/mod.ts";
 import { writeStderr } from "../../program.ts";
 import type { Backend, ModuleRequest } from "../runtime/mod.ts";
-import {
-  CryptDecoy,
-  type Rehasher,
-  rehasherFromEnv,
-} from "../passwords/mod.ts";
+import { type Rehasher, rehasherFromEnv } from "../passwords/mod.ts";
 import {
   checkPassword,
-  parsePasswordScheme,
+  createPasswordDecoy,
+  type PasswordComparison,
   type PasswordScheme,
+  readPasswordComparison,
 } from "../passwords/mod.ts";
 
 /** The query used when `$CVM_..._QUERY` is not set (the reference manual's). */
@@ -418,8 +416,10 @@ export interface SqlSettings {
   query: SqlStatement;
   /** The post-query, when one is set. */
   postQuery?: SqlStatement;
-  /** How stored passwords are compared. */
+  /** How stored passwords are compared: plain, crypt or scheme. */
   scheme: PasswordScheme;
+  /** The comparison, with scheme mode's default scheme. */
+  comparison: PasswordComparison;
   /** The query's setting name, for errors. */
   queryVariable: string;
   /** The program's name, for the one stderr line of a configuration error. */
@@ -469,17 +469,15 @@ export function readSqlSettings(
     postQuery = compileTemplate(postVariable, "postq", postText, spec.style);
     checkVariables(postVariable, postQuery, env);
   }
-  const scheme = parsePasswordScheme(
-    `${spec.prefix}_PWCMP`,
-    env[`${spec.prefix}_PWCMP`],
-  );
+  const comparison = readPasswordComparison(`${spec.prefix}_PWCMP`, env);
   const program = asciiLower(spec.prefix).replaceAll("_", "-");
   const timeoutMs = parseSqlTimeout(env);
-  const rehash = readRehash(spec, env, scheme, program);
+  const rehash = readRehash(spec, env, comparison.mode, program);
   return {
     query,
     postQuery,
-    scheme,
+    scheme: comparison.mode,
+    comparison,
     queryVariable,
     program,
     timeoutMs,
@@ -551,9 +549,10 @@ export function createSqlBackend(
 ): Backend<SqlAccount> {
   const lookupMode = env.CVM_LOOKUP_SECRET !== undefined;
   let reported = false;
-  // No way to sample a table: the first hash a check meets, until then
-  // (and in command mode) the library's default scheme.
-  const decoy = new CryptDecoy();
+  // No way to sample a table: the first hash a check meets (in scheme
+  // mode, the scheme met most), until then (and in command mode) the
+  // library's default scheme.
+  const decoy = createPasswordDecoy(settings.comparison);
   const run = (
     statement: SqlStatement,
     request: ModuleRequest,
@@ -606,7 +605,7 @@ export function createSqlBackend(
       // A NULL stored password is empty, and never matches.
       const stored = account.password ?? "";
       const matched = await checkPassword(
-        settings.scheme,
+        settings.comparison,
         request,
         stored,
         decoy,
@@ -627,7 +626,7 @@ export function createSqlBackend(
       return true;
     },
     async decoy(request) {
-      if (settings.scheme === "crypt") await decoy.reject(request.password);
+      await decoy?.reject(request.password);
     },
     results(account) {
       if (account.facts instanceof CvmError) throw account.facts;

@@ -13,11 +13,11 @@ import {
   hashPassword,
   isStoredInScheme,
   listSchemes,
-  stopIdleArgon2Workers,
   storedScheme,
   UnknownSchemeError,
   verifyPassword,
 } from "../../../modules/passwords/mod.ts";
+import { stopIdleArgon2Workers } from "../../../modules/passwords/argon2.ts";
 import { pbkdf2 } from "../../../modules/passwords/pbkdf2.ts";
 import { md5 } from "../../../modules/passwords/md5.ts";
 import { toHex } from "../../../modules/passwords/encoding.ts";
