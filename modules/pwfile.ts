@@ -62,6 +62,8 @@ export interface DovecotDefaults {
   uid?: number;
   /** `$CVM_PWFILE_GID`: the gid of a line whose gid field is empty. */
   gid?: number;
+  /** The variables named when a default is missing (cvm-pwfile's by default). */
+  variables?: { uid: string; gid: string };
 }
 
 /**
@@ -138,9 +140,9 @@ export function dovecotLineParser(defaults: DovecotDefaults): PasswdLineParser {
     const mail = entry.extra.get("userdb_mail");
     const refusing = REFUSING_FIELDS.find((key) => entry.extra.has(key));
     const missing = uid === undefined
-      ? "$CVM_PWFILE_UID"
+      ? `$${defaults.variables?.uid ?? "CVM_PWFILE_UID"}`
       : gid === undefined
-      ? "$CVM_PWFILE_GID"
+      ? `$${defaults.variables?.gid ?? "CVM_PWFILE_GID"}`
       : undefined;
     return {
       name: entry.name,

@@ -3,7 +3,9 @@
  * `name:password:uid:gid:gecos:home:shell`, optionally followed by `:` and
  * Dovecot's extra fields (space-separated `key=value` pairs, a value may
  * hold `:`). Empty uid and gid fields (Dovecot allows them) stand for the
- * module's defaults.
+ * module's defaults, and a name for its id on the system. The module reads
+ * a line as cvm-pwfile reads a Dovecot passwd-file line; these functions
+ * check and edit lines for the store.
  *
  * @module
  */
@@ -14,9 +16,9 @@ export interface AccountLine {
   name: string;
   /** The stored password: plain text, a crypt(3) hash or `{SCHEME}…`. */
   password: string;
-  /** The user id field: a decimal number, or empty for the default. */
+  /** The user id field: a decimal number, a user name, or empty for the default. */
   uid: string;
-  /** The group id field: a decimal number, or empty for the default. */
+  /** The group id field: a decimal number, a group name, or empty for the default. */
   gid: string;
   /** The GECOS field; its first comma field is the real name. */
   gecos: string;
@@ -28,16 +30,19 @@ export interface AccountLine {
   extra?: string;
 }
 
-/** A user or group id field: empty, or a decimal number of at most 32 bits. */
-const ID_FIELD = /^(?:|[0-9]{1,10})$/;
+/**
+ * A user or group id field: empty, a decimal number (of at most 32 bits),
+ * or a user or group name (Dovecot looks those up).
+ */
+const ID_FIELD = /^(?:|[0-9]{1,10}|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
 
 /**
  * Splits a passwd-format or Dovecot passwd-file line into its fields.
  *
  * @param line The line, without its newline.
  * @returns The fields, or undefined when the line has fewer than seven
- *   fields, no name, or an id field that is neither empty nor a decimal
- *   number of at most 32 bits.
+ *   fields, no name, or an id field that is neither empty, a name, nor a
+ *   decimal number of at most 32 bits.
  * @example
  * ```ts
  * import { parseAccountLine } from "./account_line.ts";
@@ -51,7 +56,8 @@ export function parseAccountLine(line: string): AccountLine | undefined {
   if (fields.length < 7 || fields[0] === "") return undefined;
   const [name, password, uid, gid, gecos, home, shell] = fields;
   if (!ID_FIELD.test(uid) || !ID_FIELD.test(gid)) return undefined;
-  if (Number(uid) > 0xffffffff || Number(gid) > 0xffffffff) return undefined;
+  const tooBig = (id: string) => /^[0-9]+$/.test(id) && Number(id) > 0xffffffff;
+  if (tooBig(uid) || tooBig(gid)) return undefined;
   const extra = fields.length > 7 ? fields.slice(7).join(":") : undefined;
   return { name, password, uid, gid, gecos, home, shell, extra };
 }
@@ -73,39 +79,6 @@ export function formatAccountLine(account: AccountLine): string {
   const { name, password, uid, gid, gecos, home, shell, extra } = account;
   const line = [name, password, uid, gid, gecos, home, shell].join(":");
   return extra === undefined ? line : `${line}:${extra}`;
-}
-
-/**
- * The mailbox an account's extra fields name (`userdb_mail=FORMAT:PATH`,
- * Dovecot's mail location; `~` is the home directory), or undefined.
- *
- * @param extra The extra fields.
- * @param home The home directory, for `~`.
- * @returns The mailbox path.
- * @example
- * ```ts
- * import { extraMailbox } from "./account_line.ts";
- * extraMailbox("userdb_mail=maildir:~/Maildir", "/home/bob"); // "/home/bob/Maildir"
- * ```
- */
-export function extraMailbox(
-  extra: string | undefined,
-  home: string,
-): string | undefined {
-  if (extra === undefined) return undefined;
-  for (const pair of extra.split(" ")) {
-    if (!pair.startsWith("userdb_mail=")) continue;
-    let location = pair.slice("userdb_mail=".length);
-    // FORMAT:PATH[:OPTIONS]: the path is the part after the format.
-    const format = /^[A-Za-z0-9_-]+:/.exec(location);
-    if (format) location = location.slice(format[0].length);
-    const options = location.indexOf(":");
-    if (options >= 0) location = location.slice(0, options);
-    if (location === "~") return home;
-    if (location.startsWith("~/")) return `${home}/${location.slice(2)}`;
-    return location === "" ? undefined : location;
-  }
-  return undefined;
 }
 
 /**

@@ -18,31 +18,25 @@ import { Cdb, cdbFileFirst, cdbFileGet } from "../cdb/mod.ts";
 import { CachedFile } from "../file_cache/mod.ts";
 import {
   checkPassword,
-  CryptDecoy,
-  firstHash,
-  type Rehasher,
+  createPasswordDecoy,
+  readPasswordComparison,
   rehasherFromEnv,
   type StoreForm,
 } from "../passwords/mod.ts";
-import {
-  type AccountLine,
-  extraMailbox,
-  formatAccountLine,
-  parseAccountLine,
-} from "./account_line.ts";
+import { dovecotLineParser, type PasswdLine } from "../pwfile.ts";
 import { accountKey, updateAccountStore } from "./account_store.ts";
+import { fitsField } from "./account_line.ts";
 
 /** An account cvm-cdb found. */
 export interface CdbAccount {
   /** The key it was found under. */
   key: string;
-  /** Its line. */
-  line: AccountLine;
-  /** Its facts, or why the line cannot give any (said after the password check). */
-  facts: Facts | CvmError;
+  /** Its line, read as cvm-pwfile reads a Dovecot passwd-file line. */
+  entry: PasswdLine;
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /**
  * Reads `$CVM_CDB_PWCMP`: `plain`, `crypt` or `scheme` (the default, what
@@ -88,48 +82,28 @@ function parseDomains(value: string | undefined): boolean {
   throw new CvmError(ErrorCode.CONFIG, "$CVM_CDB_DOMAINS must be 0 or 1");
 }
 
-/** The facts of a line; an empty id field takes the default, else it is malformed. */
-function lineFacts(
-  line: AccountLine,
-  defaults: { uid?: number; gid?: number },
-  domains: boolean,
-): Facts | CvmError {
-  const uid = line.uid === "" ? defaults.uid : Number(line.uid);
-  const gid = line.gid === "" ? defaults.gid : Number(line.gid);
-  if (uid === undefined || gid === undefined) {
-    return new CvmError(
-      ErrorCode.BAD_MODDATA,
-      "an empty user or group id, and no $CVM_CDB_UID or $CVM_CDB_GID",
-    );
-  }
-  const facts: Facts = {
-    username: line.name,
-    userid: uid,
-    groupid: gid,
-    realname: line.gecos.split(",")[0],
-    directory: line.home,
-    shell: line.shell,
+/**
+ * Reads an account's line as cvm-pwfile reads a line of a Dovecot
+ * passwd-file (extra fields, ids by name, refusing fields), except that
+ * in plain and crypt modes the password field is taken as it is.
+ */
+function lineReader(
+  parse: (line: string) => PasswdLine | undefined,
+  form: StoreForm,
+): (data: Uint8Array) => PasswdLine | undefined {
+  return (data) => {
+    const line = decoder.decode(data);
+    const entry = parse(line);
+    if (entry === undefined || form === "scheme") return entry;
+    return { ...entry, password: line.split(":")[1] ?? "" };
   };
-  const mailbox = extraMailbox(line.extra, line.home);
-  if (mailbox !== undefined) facts.mailbox = mailbox;
-  const at = line.name.lastIndexOf("@");
-  if (domains && at >= 0) facts.domain = line.name.slice(at + 1);
-  return facts;
-}
-
-/** The stored passwords of a cdb's records, in order. */
-function* storedPasswords(cdb: Cdb): Generator<string> {
-  for (const [, value] of cdb.entries()) {
-    const line = parseAccountLine(decoder.decode(value));
-    if (line) yield line.password;
-  }
 }
 
 /**
  * Makes the cvm-cdb backend from the environment.
  *
  * @param env `CVM_CDB_PATH` (required), `CVM_CDB_PWCMP`, `CVM_CDB_DOMAINS`,
- *   `CVM_CDB_UID`, `CVM_CDB_GID`, `CVM_REHASH`.
+ *   `CVM_CDB_UID`, `CVM_CDB_GID`, `CVM_DEFAULT_SCHEME`, `CVM_REHASH`.
  * @param context Server modes keep the file in memory.
  * @returns The backend.
  * @throws {CvmError} CONFIG naming the variable that is wrong.
@@ -146,28 +120,25 @@ export function createCdbBackend(
   const path = env.CVM_CDB_PATH;
   if (!path) throw new CvmError(ErrorCode.CONFIG, "$CVM_CDB_PATH is not set");
   const form = parseCdbPwcmp(env.CVM_CDB_PWCMP);
-  if (form === "scheme") {
-    throw new CvmError(
-      ErrorCode.CONFIG,
-      "$CVM_CDB_PWCMP=scheme is not available yet",
-    );
-  }
+  const comparison = readPasswordComparison("CVM_CDB_PWCMP", {
+    ...env,
+    CVM_CDB_PWCMP: form,
+  });
   const domains = parseDomains(env.CVM_CDB_DOMAINS);
-  const defaults = {
-    uid: defaultId(env, "CVM_CDB_UID"),
-    gid: defaultId(env, "CVM_CDB_GID"),
-  };
-  const rehasher: Rehasher | undefined = rehasherFromEnv(
-    "cvm-cdb",
-    env,
+  const read = lineReader(
+    dovecotLineParser({
+      uid: defaultId(env, "CVM_CDB_UID"),
+      gid: defaultId(env, "CVM_CDB_GID"),
+      variables: { uid: "CVM_CDB_UID", gid: "CVM_CDB_GID" },
+    }),
     form,
-    "CVM_CDB_PWCMP",
   );
+  const rehasher = rehasherFromEnv("cvm-cdb", env, form, "CVM_CDB_PWCMP");
   const makeCache = () =>
-    new CachedFile(path, (read) => {
-      if (!read.ok) throw unreadable(read.error);
+    new CachedFile(path, (file) => {
+      if (!file.ok) throw unreadable(file.error);
       try {
-        return Cdb.fromBytes(read.bytes);
+        return Cdb.fromBytes(file.bytes);
       } catch {
         throw new CvmError(ErrorCode.IO, "$CVM_CDB_PATH is not a cdb file");
       }
@@ -194,24 +165,32 @@ export function createCdbBackend(
     context.persistent
       ? cache.get().get(key)
       : onDisk((file) => cdbFileGet(file, key));
-  // The dummy hash follows the store's own: the first one in it.
-  const decoy = new CryptDecoy(() => {
-    if (context.persistent) return firstHash(storedPasswords(cache.get()));
-    const first = onDisk(cdbFileFirst);
-    const line = first && parseAccountLine(decoder.decode(first[1]));
-    return line ? firstHash([line.password]) : undefined;
+  // The dummy hash follows the store's own: every stored value in server
+  // modes, the first record's alone in command mode (one more read).
+  const decoy = createPasswordDecoy(comparison, () => {
+    const values = context.persistent
+      ? [...cache.get().entries()].map(([, value]) => value)
+      : [onDisk(cdbFileFirst)?.[1]];
+    return values.flatMap((value) => {
+      const entry = value && read(value);
+      return entry ? [entry.password] : [];
+    });
   });
   const store = (account: CdbAccount, value: string) =>
     updateAccountStore(path, (accounts) => {
       const now = accounts.get(account.key);
-      const line = now === undefined ? undefined : parseAccountLine(now);
+      const entry = now === undefined ? undefined : read(encoder.encode(now));
       // Only where the value that matched is still stored: a password
       // changed meanwhile (or a concurrent login's upgrade) stands.
-      if (line?.password !== account.line.password) return false;
-      accounts.set(
-        account.key,
-        formatAccountLine({ ...line, password: value }),
-      );
+      if (now === undefined || entry?.password !== account.entry.password) {
+        return false;
+      }
+      if (!fitsField(value)) {
+        throw new Error("the new value does not fit in a passwd-format line");
+      }
+      const fields = now.split(":");
+      fields[1] = value;
+      accounts.set(account.key, fields.join(":"));
       return true;
     }, { lockTimeoutMs: 2000 });
 
@@ -222,29 +201,24 @@ export function createCdbBackend(
         : request.account;
       const key = accountKey(name);
       const data = find(key);
-      const line = data === undefined
-        ? undefined
-        : parseAccountLine(decoder.decode(data));
-      if (data !== undefined && line === undefined) {
+      if (data === undefined) return Promise.resolve(undefined);
+      const entry = read(data);
+      if (entry === undefined) {
         throw new CvmError(
           ErrorCode.BAD_MODDATA,
           "the account's value in $CVM_CDB_PATH is not a passwd-format line",
         );
       }
       // An empty password field is no account, as in cvm-pwfile.
-      if (line === undefined || line.password === "") {
-        return Promise.resolve(undefined);
-      }
-      return Promise.resolve({
-        key,
-        line,
-        facts: lineFacts(line, defaults, domains),
-      });
+      if (entry.password === "") return Promise.resolve(undefined);
+      return Promise.resolve({ key, entry });
     },
     async authenticate(account, request) {
-      const stored = account.line.password;
-      if (!(await checkPassword(form, request, stored, decoy))) return false;
-      if (account.facts instanceof CvmError) throw account.facts;
+      const stored = account.entry.password;
+      const matched = await checkPassword(comparison, request, stored, decoy);
+      // A refused account (Dovecot's nologin, allow_nets …) never logs in,
+      // but costs its check all the same.
+      if (!matched || account.entry.refused !== undefined) return false;
       if (rehasher && request.password !== undefined) {
         await rehasher.afterLogin(
           stored,
@@ -255,11 +229,25 @@ export function createCdbBackend(
       return true;
     },
     async decoy(request) {
-      if (form === "crypt") await decoy.reject(request.password);
+      await decoy?.reject(request.password);
     },
     results(account): Facts {
-      if (account.facts instanceof CvmError) throw account.facts;
-      return account.facts;
+      const { entry } = account;
+      if (entry.problem !== undefined) {
+        throw new CvmError(ErrorCode.CONFIG, entry.problem);
+      }
+      const facts: Facts = {
+        username: entry.name,
+        userid: entry.uid,
+        groupid: entry.gid,
+        realname: entry.gecos.split(",")[0],
+        directory: entry.directory,
+        shell: entry.shell,
+      };
+      if (entry.mailbox !== undefined) facts.mailbox = entry.mailbox;
+      const at = entry.name.lastIndexOf("@");
+      if (domains && at >= 0) facts.domain = entry.name.slice(at + 1);
+      return facts;
     },
     reload() {
       cache = makeCache(); // the next request reads the file again

@@ -1,7 +1,6 @@
 /** The passwd-format lines cvm-cdb stores: fields, extra fields, the mailbox. */
 import assert from "node:assert/strict";
 import {
-  extraMailbox,
   fitsField,
   formatAccountLine,
   parseAccountLine,
@@ -32,12 +31,13 @@ Deno.test("parseAccountLine() splits the seven passwd fields and keeps Dovecot's
   );
 });
 
-Deno.test("parseAccountLine() refuses fewer than seven fields, no name, and ids that are not 32-bit decimals", () => {
+Deno.test("parseAccountLine() refuses fewer than seven fields, no name, and ids that are neither names nor 32-bit decimals", () => {
   for (
     const line of [
       "bob:pw:1:2::/h",
       ":pw:1:2::/h:",
-      "bob:pw:x:2::/h:",
+      "bob:pw:1x:2::/h:",
+      "bob:pw:a b:2::/h:",
       "bob:pw:1:-2::/h:",
       "bob:pw:4294967296:2::/h:",
       "bob:pw:12345678901:2::/h:",
@@ -46,6 +46,7 @@ Deno.test("parseAccountLine() refuses fewer than seven fields, no name, and ids 
     assert.equal(parseAccountLine(line), undefined, line);
   }
   assert.equal(parseAccountLine("bob:pw:4294967295:0::/h:")?.uid, "4294967295");
+  assert.equal(parseAccountLine("bob:pw:vmail:mail::/h:")?.gid, "mail");
 });
 
 Deno.test("formatAccountLine() gives back the very line parseAccountLine() read", () => {
@@ -58,24 +59,6 @@ Deno.test("formatAccountLine() gives back the very line parseAccountLine() read"
   ) {
     assert.equal(formatAccountLine(parseAccountLine(line)!), line);
   }
-});
-
-Deno.test("extraMailbox() reads userdb_mail's path, ~ as the home, with or without a format and options", () => {
-  assert.equal(
-    extraMailbox("userdb_mail=maildir:~/Maildir", "/home/bob"),
-    "/home/bob/Maildir",
-  );
-  assert.equal(
-    extraMailbox("x=1 userdb_mail=mdbox:~/mdbox:INDEX=/var/idx", "/h"),
-    "/h/mdbox",
-  );
-  assert.equal(
-    extraMailbox("userdb_mail=/var/mail/bob", "/h"),
-    "/var/mail/bob",
-  );
-  assert.equal(extraMailbox("userdb_mail=maildir:~", "/h"), "/h");
-  assert.equal(extraMailbox("userdb_quota_rule=*:storage=1G", "/h"), undefined);
-  assert.equal(extraMailbox(undefined, "/h"), undefined);
 });
 
 Deno.test("fitsField() refuses what would break a line: ':', line breaks, NUL", () => {

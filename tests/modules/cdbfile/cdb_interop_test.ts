@@ -235,9 +235,14 @@ Deno.test("cvm-cdb reads Dovecot's extra fields and empty ids: the mailbox fact,
       "dovecot",
     );
     const env = { CVM_CDB_PATH: cdb, CVM_CDB_PWCMP: "plain" };
-    // No default ids: the account has no facts to give, after the password.
+    // No default ids: a configuration error, after the password (as cvm-pwfile).
     assertEquals((await ask(env, "al", "", "wrong")).code, 100);
-    assertEquals((await ask(env, "al", "", "pw")).code, 3);
+    const missing = await ask(env, "al", "", "pw");
+    assertEquals(missing.code, 6);
+    assertEquals(
+      missing.stderr,
+      "cvm-testclient: Authentication failed, error #6 (Configuration error)\n",
+    );
     const withIds = { ...env, CVM_CDB_UID: "5000", CVM_CDB_GID: "5001" };
     const r = await ask(withIds, "al", "", "pw");
     assertEquals(r.code, 0, r.stderr);
@@ -303,6 +308,59 @@ Deno.test("cvm-cdb-local sees a replaced store at the next request, and forgets 
     assertEquals((await run(TESTCLIENT, [module, "bob", "", "two"])).code, 0);
   } finally {
     await server?.stop();
+    dir.cleanup();
+  }
+});
+
+Deno.test("cvm-cdb's default comparison (scheme) validates what cvm cdbpasswd writes in each scheme family, and Dovecot's nologin refuses", async () => {
+  if (!have(TESTCLIENT)) return;
+  await ensureDist();
+  const dir = tempDir();
+  try {
+    const path = `${dir.path}/users.cdb`;
+    const schemes = [
+      "SHA512-CRYPT",
+      "BLF-CRYPT",
+      "SSHA512",
+      "PBKDF2",
+      "ARGON2ID",
+      "PLAIN",
+    ];
+    for (const [i, scheme] of schemes.entries()) {
+      const r = await run(
+        `${dist}/cvm`,
+        ["cdbpasswd", "-f", path, "-s", scheme, "add", `u${i}`, "1", "1", "/h"],
+        { stdin: new TextEncoder().encode(`pw ${scheme}\n`) },
+      );
+      assertEquals(r.code, 0, r.stderr);
+    }
+    const env = { CVM_CDB_PATH: path };
+    for (const [i, scheme] of schemes.entries()) {
+      assertEquals(
+        (await ask(env, `u${i}`, "", `pw ${scheme}`)).code,
+        0,
+        scheme,
+      );
+      assertEquals((await ask(env, `u${i}`, "", "pw wrong")).code, 100, scheme);
+    }
+    // A bare crypt(3) hash is CRYPT, the default of $CVM_DEFAULT_SCHEME.
+    const refused = await importStore(
+      [
+        "bare:$6$saltsalt$6GEUHm13yvEfDVKKaP4rrIOwpxslwzty0iGy.28VWwekxwdiBykljm02m5JmMYSJccJGgUuHLfD6Ooh02E8wt0:1:1::/h:",
+        "off:{PLAIN}pw2:1:1::/h::nologin=y",
+      ].join("\n"),
+      dir.path,
+      "more",
+    );
+    const more = { CVM_CDB_PATH: refused };
+    assertEquals((await ask(more, "bare", "", "pw2")).code, 0);
+    assertEquals((await ask(more, "off", "", "pw2")).code, 100);
+    assertEquals(
+      (await ask({ ...more, CVM_DEFAULT_SCHEME: "PLAIN" }, "bare", "", "pw2"))
+        .code,
+      100,
+    );
+  } finally {
     dir.cleanup();
   }
 });

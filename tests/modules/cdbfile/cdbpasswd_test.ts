@@ -178,7 +178,7 @@ Deno.test("cvm cdbpasswd never shows a password: not a plain one it cannot store
     assert.equal(r.code, 0, r.stderr);
     r = await cdbpasswd(
       ["-f", path, "import"],
-      "ok:pw:1:1::/h:\n# note\n\nbad:hunter2:uid:1::/h:\n",
+      "ok:pw:1:1::/h:\n# note\n\nbad:hunter2:1x:1::/h:\n",
     );
     assert.equal(r.code, 1);
     assert.equal(
