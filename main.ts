@@ -26,6 +26,7 @@ function helpText(): string {
     "subcommands of cvm itself:",
     "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check | --uninstall]",
     "  cvm service NAME MODULE SOCKET [--dir DIR]   (a daemontools service)",
+    "  cvm pw [-s SCHEME] | -t HASH | -l   (a {SCHEME} password hash, as doveadm pw)",
     "  cvm cdbpasswd [-f FILE] [-s SCHEME] import|add|passwd|del|list …   (cvm-cdb's accounts)",
     "",
   ].join("\n");
@@ -67,6 +68,14 @@ async function main(): Promise<number> {
       return await runSubcommand(sub, args.slice(1));
     } catch (e) {
       return reportFatal(`cvm ${sub}`, e);
+    }
+  }
+  if (args[0] === "pw" && !findProgram(basename(process.argv0))) {
+    try {
+      const { pwMain } = await import("./admin/pw.ts");
+      return await pwMain(args.slice(1));
+    } catch (e) {
+      return reportFatal("cvm pw", e);
     }
   }
   if (args[0] === "cdbpasswd" && !findProgram(basename(process.argv0))) {

@@ -562,6 +562,7 @@ export async function main(): Promise<Row[]> {
     await stopAll();
     rows.push(...await extraBench("bench_sql.ts", "sql bench"));
     rows.push(...await extraBench("bench_ldap.ts", "ldap bench"));
+    rows.push(...await extraBench("bench_passwords.ts", "passwords bench"));
     rows.push(...await extraBench("bench_cdb.ts", "cdb bench"));
   } finally {
     await stopAll();

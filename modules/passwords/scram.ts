@@ -71,7 +71,8 @@ function parse(
   const storedKey = fromBase64(fields[2]);
   const serverKey = fromBase64(fields[3]);
   if (
-    rounds < 1 || rounds > 0xffffffff || salt === undefined ||
+    rounds < DEFAULT_SCRAM_ROUNDS || rounds > 0xffffffff ||
+    salt === undefined ||
     storedKey?.length !== KEY_LENGTH[hash] ||
     serverKey?.length !== KEY_LENGTH[hash]
   ) {
@@ -93,8 +94,8 @@ async function make(
 }
 
 /**
- * A SCRAM scheme's code: `rounds` sets the iterations (default
- * `DEFAULT_SCRAM_ROUNDS`).
+ * A SCRAM scheme's code: `rounds` sets the iterations (default and
+ * least `DEFAULT_SCRAM_ROUNDS`, 4096: Dovecot refuses fewer).
  *
  * @param hash The hash: "SHA-1" or "SHA-256".
  * @returns The code.
@@ -109,7 +110,8 @@ async function make(
 export function scramScheme(hash: ScramHash): SchemeCode {
   return {
     generate: (password: Uint8Array, params: HashParams) =>
-      make(hash, password, params.rounds || DEFAULT_SCRAM_ROUNDS),
+      // Dovecot refuses fewer than 4096 iterations (RFC 7677's minimum).
+      make(hash, password, Math.max(params.rounds || 0, DEFAULT_SCRAM_ROUNDS)),
     async verify(password, raw) {
       const stored = parse(hash, raw);
       if (stored === undefined) return "unusable";

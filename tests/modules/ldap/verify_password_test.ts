@@ -7,7 +7,8 @@ import {
   isLockedPassword,
   verifyUserPassword,
 } from "../../../modules/ldap/mod.ts";
-import { run } from "../../_helpers.ts";
+import { have, run } from "../../_helpers.ts";
+import { stopIdleArgon2Workers } from "../../../modules/passwords/argon2.ts";
 import { slapdAvailable } from "./_slapd.ts";
 
 const available = slapdAvailable();
@@ -131,4 +132,46 @@ Deno.test("verifyUserPassword() compares plain text byte for byte, non-UTF-8 byt
     false,
   );
   assertEquals(await verifyUserPassword("abc", enc("abcd")), false);
+});
+
+Deno.test({
+  name:
+    "verifyUserPassword() checks every scheme of the registry: Dovecot's values as doveadm pw makes them",
+  ignore: !have("/usr/bin/doveadm"),
+  fn: async () => {
+    const password = "pässword 2";
+    try {
+      for (
+        const scheme of [
+          "ARGON2ID",
+          "BLF-CRYPT",
+          "SHA512-CRYPT",
+          "PBKDF2",
+          "SCRAM-SHA-256",
+          "CRAM-MD5",
+          "SSHA512.HEX",
+        ]
+      ) {
+        const value = await tool("/usr/bin/doveadm", [
+          "pw",
+          "-s",
+          scheme,
+          "-p",
+          password,
+        ]);
+        assertEquals(
+          await verifyUserPassword(value, enc(password)),
+          true,
+          value,
+        );
+        assertEquals(
+          await verifyUserPassword(value, enc(password + "x")),
+          false,
+          value,
+        );
+      }
+    } finally {
+      stopIdleArgon2Workers();
+    }
+  },
 });
