@@ -80,7 +80,7 @@ async function main(): Promise<number> {
   }
   if (args[0] === "cdbpasswd" && !findProgram(basename(process.argv0))) {
     try {
-      const { cdbpasswdMain } = await import("./modules/cdbfile/mod.ts");
+      const { cdbpasswdMain } = await import("./admin/cdbpasswd.ts");
       return await cdbpasswdMain(args.slice(1), Deno.env.toObject());
     } catch (e) {
       return reportFatal("cvm cdbpasswd", e);

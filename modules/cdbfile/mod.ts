@@ -1,8 +1,8 @@
 /**
  * cvm-cdb and its account store: accounts in a cdb file keyed by name
  * (folded to ASCII lower case), each value a passwd-format line; the
- * module (`createCdbBackend`), the store that `cvm cdbpasswd` and upgrade
- * on login change under a lock, and the `cvm cdbpasswd` program.
+ * module (`createCdbBackend`), and the store that `cvm cdbpasswd`
+ * (admin/cdbpasswd.ts) and upgrade on login change under a lock.
  *
  * @example
  * ```ts
@@ -16,4 +16,3 @@
 export * from "./account_line.ts";
 export * from "./account_store.ts";
 export * from "./backend.ts";
-export * from "./cdbpasswd.ts";

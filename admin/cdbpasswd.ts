@@ -1,33 +1,31 @@
 /**
  * `cvm cdbpasswd`: the admin's tool for a cvm-cdb account store. A thin
- * program over the store (`account_store.ts`): every change is made under
+ * program over the store (`modules/cdbfile/`): every change is made under
  * the store's writers' lock and written as a new file renamed over the
- * old one.
+ * old one. Passwords are read as `cvm pw` reads them.
  *
  * @module
  */
 
-import { CvmError } from "../../protocol/mod.ts";
+import type { CvmError } from "../protocol/mod.ts";
 import {
   DEFAULT_STORE_SCHEME,
   hashForStore,
   type StoreForm,
   storeScheme,
-} from "../passwords/mod.ts";
+} from "../modules/passwords/mod.ts";
 import {
+  accountKey,
   type AccountLine,
+  type AccountRecords,
   fitsField,
   formatAccountLine,
   parseAccountLine,
-} from "./account_line.ts";
-import {
-  accountKey,
-  type AccountRecords,
+  parseCdbPwcmp,
   readAccountStore,
   updateAccountStore,
-} from "./account_store.ts";
-import { parseCdbPwcmp } from "./backend.ts";
-import { type PasswordInput, readNewPassword } from "./_read_password.ts";
+} from "../modules/cdbfile/mod.ts";
+import { PasswordInputError, readPassword } from "./read_password.ts";
 
 /** `cvm cdbpasswd --help`. */
 export const CDBPASSWD_USAGE =
@@ -48,13 +46,11 @@ hash (crypt), or the text itself (plain, where SCHEME is PLAIN). A change
 waits for the writers' lock (flock on FILE.lock) and replaces FILE whole.
 `;
 
-/** What the program reads and writes besides the store. */
+/** Where the program writes (the process's stdout and stderr by default). */
 export interface CdbpasswdIo {
-  /** Where passwords and `import` without FILE read from. */
-  stdin: PasswordInput;
   /** Where `list` writes. */
   stdout: (text: string) => void;
-  /** Where errors and prompts go. */
+  /** Where errors go. */
   stderr: (text: string) => void;
 }
 
@@ -66,11 +62,7 @@ function defaultIo(): CdbpasswdIo {
     let at = 0;
     while (at < bytes.length) at += file.writeSync(bytes.subarray(at));
   };
-  return {
-    stdin: Deno.stdin,
-    stdout: write(Deno.stdout),
-    stderr: write(Deno.stderr),
-  };
+  return { stdout: write(Deno.stdout), stderr: write(Deno.stderr) };
 }
 
 /** A failure to report: exit status and the line after the program name. */
@@ -97,22 +89,9 @@ function checkId(text: string, what: string): void {
   }
 }
 
-/** Reads everything from an input. */
-async function readAll(input: PasswordInput): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    const chunk = new Uint8Array(65536);
-    const n = await input.read(chunk);
-    if (n === null) break;
-    parts.push(chunk.subarray(0, n));
-  }
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+/** Reads all of a stream (the file `import` reads from stdin). */
+async function readAll(input: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(input).arrayBuffer());
 }
 
 /**
@@ -161,15 +140,13 @@ interface Target {
 }
 
 /** Reads a new password and makes the stored value of it. */
-async function newStoredPassword(
-  target: Target,
-  io: CdbpasswdIo,
-): Promise<string> {
+async function newStoredPassword(target: Target): Promise<string> {
   let password: Uint8Array;
   try {
-    password = await readNewPassword(io.stdin, io.stderr);
+    password = await readPassword({ twice: true });
   } catch (e) {
-    throw new Failure(1, (e as Error).message);
+    if (e instanceof PasswordInputError) throw new Failure(1, e.message);
+    throw e;
   }
   try {
     const value = await hashForStore(target.form, target.scheme, password);
@@ -181,8 +158,10 @@ async function newStoredPassword(
     }
     return value;
   } catch (e) {
-    if (e instanceof Failure) throw e;
-    throw new Failure(1, "the password cannot be stored: not UTF-8 text");
+    // The registry's refusals (a NUL, plain text that is not UTF-8) name
+    // the reason, never the password.
+    if (e instanceof RangeError) throw new Failure(1, e.message);
+    throw e;
   } finally {
     password.fill(0);
   }
@@ -226,7 +205,7 @@ async function runCommand(
       arity(0, 1);
       const source = args[0] ?? "(stdin)";
       const bytes = args[0] === undefined
-        ? await readAll(io.stdin)
+        ? await readAll(Deno.stdin.readable)
         : Deno.readFileSync(args[0]);
       const accounts = parseImport(
         new TextDecoder().decode(bytes),
@@ -254,7 +233,7 @@ async function runCommand(
       if (readAccountStore(target.path).get(name) !== undefined) {
         throw new Failure(1, `${name}: the account exists`);
       }
-      const password = await newStoredPassword(target, io);
+      const password = await newStoredPassword(target);
       const line = formatAccountLine({
         name,
         password,
@@ -279,7 +258,7 @@ async function runCommand(
       if (readAccountStore(target.path).get(name) === undefined) {
         throw new Failure(1, `${name}: no such account`);
       }
-      const password = await newStoredPassword(target, io);
+      const password = await newStoredPassword(target);
       await change(target, (records) => {
         const now = records.get(name);
         const line = now === undefined ? undefined : parseAccountLine(now);
@@ -312,7 +291,7 @@ async function runCommand(
  *
  * @param args The arguments after `cdbpasswd`.
  * @param env The environment (`CVM_CDB_PATH`, `CVM_CDB_PWCMP`).
- * @param io Stdin, stdout and stderr (the process's by default).
+ * @param io Where it writes (the process's stdout and stderr by default).
  * @returns The exit status: 0 done, 1 failed (nothing changed), 2 usage.
  * @example
  * ```ts
