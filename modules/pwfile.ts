@@ -8,7 +8,12 @@
  * @module
  */
 
-import { asciiLower, CvmError, ErrorCode } from "../protocol/mod.ts";
+import {
+  asciiLower,
+  CvmError,
+  ErrorCode,
+  toExactText,
+} from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
 import type { Backend, ModuleRequest } from "./runtime/mod.ts";
 import {
@@ -265,7 +270,11 @@ function* storedPasswords(entries: Iterable<PasswdLine>): Generator<string> {
   for (const entry of entries) yield entry.password;
 }
 
-/** The file's text; a file that cannot be read is a temporary error (IO). */
+/**
+ * The file's text, decoded as the request's name is (`toExactText`), so
+ * that names compare as bytes: `jos\xe9` matches only `jos\xe9`. A file
+ * that cannot be read is a temporary error (IO).
+ */
 function passwdText(read: FileRead): string {
   if (!read.ok) {
     throw new CvmError(
@@ -273,7 +282,7 @@ function passwdText(read: FileRead): string {
       `cannot read $CVM_PWFILE_PATH: ${(read.error as Error).name}`,
     );
   }
-  return new TextDecoder().decode(read.bytes);
+  return toExactText(read.bytes);
 }
 
 /** Text as bytes, one char per byte, so a rewrite keeps every byte. */

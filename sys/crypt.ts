@@ -6,13 +6,12 @@
  * @module
  */
 
+import { toBytes } from "../protocol/mod.ts";
 import { cString, lazy, readCString } from "./ffi.ts";
 
 // sizeof(struct crypt_data) in libxcrypt (checked with a C program on
 // Debian 12); crypt_rn refuses a smaller buffer.
 const CRYPT_DATA_SIZE = 32768;
-
-const encoder = new TextEncoder();
 
 const libcrypt = lazy(() =>
   Deno.dlopen("libcrypt.so.1", {
@@ -201,8 +200,8 @@ export async function verifyCrypt(
 // Compares without an early exit, so timing does not reveal how many
 // leading characters of a guess were right.
 function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
+  const x = toBytes(a);
+  const y = toBytes(b);
   let diff = x.length ^ y.length;
   for (let i = 0; i < x.length; i++) diff |= x[i] ^ (y[i % y.length] ?? 0);
   return diff === 0;

@@ -37,6 +37,7 @@ import {
   ErrorCode,
   type Tagged,
   toBytes,
+  toExactText,
   toText,
 } from "../../protocol/mod.ts";
 import { writeStderr } from "../../program.ts";
@@ -350,8 +351,9 @@ export class SaslState {
     secret: Tagged[],
   ): Promise<SaslStep> {
     const ucspi = ucspiLocalDomain(this.#env);
+    // toExactText, so that toBytes sends the name's bytes as they came.
     const { account, domain } = splitAccount(
-      toText(username),
+      toExactText(username),
       ucspi ?? "",
       this.#env.CVM_ACCOUNT_SPLIT_CHARS ?? "@",
     );
@@ -423,7 +425,7 @@ export class SaslState {
     const host = ucspiLocalDomain(this.#env) ?? "unknown";
     const challenge = `<${Deno.pid}.${seconds}.${micros}@${host}>`;
     return this.#challenge(challenge, (response) => {
-      const text = toText(cString(response));
+      const text = toExactText(cString(response));
       const space = text.indexOf(" ");
       const digest = space < 0 ? "" : text.slice(space + 1);
       if (!/^[0-9A-Fa-f]{32}$/.test(digest)) {

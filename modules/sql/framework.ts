@@ -522,8 +522,8 @@ export interface SqlAccount {
 
 /**
  * Makes a module backend from an SQL driver: the account query (no row, or
- * more than one, is unknown: PERMFAIL; an account or domain holding a NUL
- * is unknown without a query), the password check, the row checks
+ * more than one, is unknown: PERMFAIL; an account or domain holding a NUL,
+ * or bytes that are not UTF-8, is unknown without a query), the password check, the row checks
  * (after the password, as the reference does), then the post-query, whose
  * failure is a temporary error. Every statement has the settings' deadline. In lookup mode (`$CVM_LOOKUP_SECRET` set)
  * the post-query runs after the lookup.
@@ -573,6 +573,12 @@ export function createSqlBackend(
       // No stored name holds a NUL, and PostgreSQL refuses one as a bound
       // value (IO, which a chain reads as "try later"): reject it unasked.
       if (request.account.includes("\0") || request.domain.includes("\0")) {
+        return undefined;
+      }
+      // Nor can bytes that are not UTF-8 be bound as text as they are: the
+      // driver would send U+FFFD for each, and jos\xe9 and jos\xff would
+      // both find the row of jos\uFFFD.
+      if (!request.account.isWellFormed() || !request.domain.isWellFormed()) {
         return undefined;
       }
       const result = await run(settings.query, request);
