@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CvmError } from "../protocol/mod.ts";
+import { type CvmError, toBytes, toExactText } from "../protocol/mod.ts";
 import {
   DEFAULT_STORE_SCHEME,
   hashForStore,
@@ -54,11 +54,9 @@ export interface CdbpasswdIo {
   stderr: (text: string) => void;
 }
 
-const encoder = new TextEncoder();
-
 function defaultIo(): CdbpasswdIo {
   const write = (file: typeof Deno.stdout) => (text: string) => {
-    const bytes = encoder.encode(text);
+    const bytes = toBytes(text); // names that are not UTF-8 as their bytes
     let at = 0;
     while (at < bytes.length) at += file.writeSync(bytes.subarray(at));
   };
@@ -208,7 +206,7 @@ async function runCommand(
         ? await readAll(Deno.stdin.readable)
         : Deno.readFileSync(args[0]);
       const accounts = parseImport(
-        new TextDecoder().decode(bytes),
+        toExactText(bytes),
         source,
         (line) => io.stderr(`cvm cdbpasswd: ${line}\n`),
       );

@@ -12,6 +12,7 @@ import {
   asciiLower,
   CvmError,
   ErrorCode,
+  toBytes,
   toExactText,
 } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
@@ -354,8 +355,8 @@ function storePassword(
       new Error("the new value does not fit in a passwd-format line"),
     );
   }
-  const utf8 = new TextEncoder();
-  const bytes = (text: string) => byteString(utf8.encode(text));
+  // The names and values are exact text (`toExactText`): back to their bytes.
+  const bytes = (text: string) => byteString(toBytes(text));
   return withFileLock(path, async () => {
     const text = byteString(Deno.readFileSync(path));
     const next = replacePasswdPassword(

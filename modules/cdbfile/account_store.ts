@@ -9,16 +9,14 @@
  * @module
  */
 
-import { asciiLower } from "../../protocol/mod.ts";
+import { asciiLower, toBytes, toExactText } from "../../protocol/mod.ts";
 import { Cdb, writeCdbAtomic } from "../cdb/mod.ts";
 import { withFileLock } from "../file_cache/mod.ts";
 import { parseAccountLine } from "./account_line.ts";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /**
- * The cdb key of an account name: the name folded to ASCII lower case.
+ * The cdb key of an account name: the name folded to ASCII lower case (its
+ * bytes are the key: a name that is not UTF-8 is exact text, `toExactText`).
  *
  * @param name The account name (`account@domain` in a store of domains).
  * @returns The key.
@@ -87,8 +85,8 @@ export class AccountRecords {
    * ```
    */
   get(name: string): string | undefined {
-    const found = this.#records.get(byteKey(encoder.encode(accountKey(name))));
-    return found && decoder.decode(found[1]);
+    const found = this.#records.get(byteKey(toBytes(accountKey(name))));
+    return found && toExactText(found[1]);
   }
 
   /**
@@ -104,8 +102,8 @@ export class AccountRecords {
    * ```
    */
   set(name: string, line: string): void {
-    const key = encoder.encode(accountKey(name));
-    this.#records.set(byteKey(key), [key, encoder.encode(line)]);
+    const key = toBytes(accountKey(name));
+    this.#records.set(byteKey(key), [key, toBytes(line)]);
   }
 
   /**
@@ -120,7 +118,7 @@ export class AccountRecords {
    * ```
    */
   delete(name: string): boolean {
-    return this.#records.delete(byteKey(encoder.encode(accountKey(name))));
+    return this.#records.delete(byteKey(toBytes(accountKey(name))));
   }
 
   /**
@@ -138,7 +136,7 @@ export class AccountRecords {
    */
   names(): string[] {
     return [...this.#records.values()].map(([key, value]) =>
-      parseAccountLine(decoder.decode(value))?.name ?? decoder.decode(key)
+      parseAccountLine(toExactText(value))?.name ?? toExactText(key)
     );
   }
 

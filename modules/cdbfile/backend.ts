@@ -12,7 +12,13 @@
  * @module
  */
 
-import { CvmError, ErrorCode, type Facts } from "../../protocol/mod.ts";
+import {
+  CvmError,
+  ErrorCode,
+  type Facts,
+  toBytes,
+  toExactText,
+} from "../../protocol/mod.ts";
 import type { Backend, BackendContext, ModuleRequest } from "../runtime/mod.ts";
 import { Cdb, cdbFileFirst, cdbFileGet } from "../cdb/mod.ts";
 import { CachedFile } from "../file_cache/mod.ts";
@@ -34,9 +40,6 @@ export interface CdbAccount {
   /** Its line, read as cvm-pwfile reads a Dovecot passwd-file line. */
   entry: PasswdLine;
 }
-
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /**
  * Reads `$CVM_CDB_PWCMP`: `plain`, `crypt` or `scheme` (the default, what
@@ -92,7 +95,8 @@ function lineReader(
   form: StoreForm,
 ): (data: Uint8Array) => PasswdLine | undefined {
   return (data) => {
-    const line = decoder.decode(data);
+    // Decoded as the request's name is, so that bytes compare as bytes.
+    const line = toExactText(data);
     const entry = parse(line);
     if (entry === undefined || form === "scheme") return entry;
     return { ...entry, password: line.split(":")[1] ?? "" };
@@ -161,7 +165,7 @@ export function createCdbBackend(
       file.close();
     }
   };
-  const find = (key: string): Uint8Array | undefined =>
+  const find = (key: Uint8Array): Uint8Array | undefined =>
     context.persistent
       ? cache.get().get(key)
       : onDisk((file) => cdbFileGet(file, key));
@@ -179,7 +183,7 @@ export function createCdbBackend(
   const store = (account: CdbAccount, value: string) =>
     updateAccountStore(path, (accounts) => {
       const now = accounts.get(account.key);
-      const entry = now === undefined ? undefined : read(encoder.encode(now));
+      const entry = now === undefined ? undefined : read(toBytes(now));
       // Only where the value that matched is still stored: a password
       // changed meanwhile (or a concurrent login's upgrade) stands.
       if (now === undefined || entry?.password !== account.entry.password) {
@@ -200,7 +204,7 @@ export function createCdbBackend(
         ? `${request.account}@${request.domain}`
         : request.account;
       const key = accountKey(name);
-      const data = find(key);
+      const data = find(toBytes(key));
       if (data === undefined) return Promise.resolve(undefined);
       const entry = read(data);
       if (entry === undefined) {
