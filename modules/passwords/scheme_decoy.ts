@@ -22,6 +22,16 @@ interface FamilyCount {
   model: string;
 }
 
+/** A dummy value being made (or made) to mimic a stored value. */
+interface DummyValue {
+  /** The stored value it mimics (undefined: the default scheme's). */
+  model: string | undefined;
+  /** The dummy, once made. */
+  value: Promise<string | undefined>;
+  /** The dummy, when `value` has settled. */
+  made?: string;
+}
+
 /**
  * One backend's scheme-mode decoy. It never accepts: the result of its
  * check is never looked at, and the dummy value is of a random password.
@@ -31,7 +41,7 @@ export class SchemeDecoy {
   readonly #sample?: () => Iterable<string>;
   #sampled = false;
   readonly #families = new Map<string, FamilyCount>();
-  #dummy?: { model: string | undefined; value: Promise<string | undefined> };
+  #dummy?: DummyValue;
 
   /**
    * Makes a decoy.
@@ -78,7 +88,10 @@ export class SchemeDecoy {
 
   /**
    * Spends the work of checking a password against a value of the store's
-   * most used scheme, and rejects.
+   * most used scheme, and rejects. Until the dummy value of that scheme is
+   * made, the check is against the stored value it mimics (its result is
+   * never looked at), so that the first decoy, the only one in command
+   * mode, costs one check, as a real one does; the dummy is made after it.
    *
    * @param phrase The password given; without one there is nothing to hash.
    * @returns Always false.
@@ -90,16 +103,24 @@ export class SchemeDecoy {
    */
   async reject(phrase: Uint8Array | undefined): Promise<false> {
     if (phrase === undefined) return false;
-    const dummy = await this.#dummyValue();
-    if (dummy !== undefined) {
-      await checkStored(dummy, phrase, { defaultScheme: this.#defaultScheme })
+    const model = this.#model();
+    let dummy = this.#dummy?.model === model ? this.#dummy : undefined;
+    let against = dummy?.made;
+    if (against === undefined && model !== undefined) against = model;
+    else if (against === undefined) {
+      dummy ??= this.#startDummy(model);
+      against = await dummy.value;
+    }
+    if (against !== undefined) {
+      await checkStored(against, phrase, { defaultScheme: this.#defaultScheme })
         .catch(() => "unusable");
     }
+    if (dummy === undefined) this.#startDummy(model);
     return false;
   }
 
-  /** The dummy value, made again when the most used family changes. */
-  #dummyValue(): Promise<string | undefined> {
+  /** The first value of the most used scheme family (the store sampled once). */
+  #model(): string | undefined {
     if (this.#sample && !this.#sampled) {
       this.#sampled = true;
       try {
@@ -113,10 +134,15 @@ export class SchemeDecoy {
     for (const { count, model: first } of this.#families.values()) {
       if (count > most) [most, model] = [count, first];
     }
-    if (this.#dummy === undefined || this.#dummy.model !== model) {
-      this.#dummy = { model, value: this.#make(model) };
-    }
-    return this.#dummy.value;
+    return model;
+  }
+
+  /** Starts making the dummy value that mimics `model`. */
+  #startDummy(model: string | undefined): DummyValue {
+    const dummy: DummyValue = { model, value: this.#make(model) };
+    dummy.value.then((made) => dummy.made = made, () => {});
+    this.#dummy = dummy;
+    return dummy;
   }
 
   async #make(model: string | undefined): Promise<string | undefined> {

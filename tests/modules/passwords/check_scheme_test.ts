@@ -252,3 +252,25 @@ Deno.test("SchemeDecoy costs what a check in the store's most used scheme costs,
   // The sample's own password does not pass the decoy.
   assertEquals(await mostlyDear.reject(password), false);
 });
+
+Deno.test("SchemeDecoy: the first decoy (command mode's only one) costs one check, not the making of a dummy and a check", async () => {
+  const password = enc("pw");
+  const dear = await hashPassword("SHA512-CRYPT", password, { rounds: 300000 });
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  const real: number[] = [];
+  const first: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    let start = performance.now();
+    await checkPassword(scheme, { password: enc("wrong") }, dear);
+    real.push(performance.now() - start);
+    const decoy = new SchemeDecoy("CRYPT", () => [dear]);
+    start = performance.now();
+    assertEquals(await decoy.reject(enc("wrong")), false);
+    first.push(performance.now() - start);
+  }
+  const ratio = median(first) / median(real);
+  assert(
+    ratio > 0.6 && ratio < 1.5,
+    `first decoy ${median(first)} ms, real ${median(real)} ms`,
+  );
+});
