@@ -564,6 +564,7 @@ export async function main(): Promise<Row[]> {
     rows.push(...await extraBench("bench_ldap.ts", "ldap bench"));
     rows.push(...await extraBench("bench_passwords.ts", "passwords bench"));
     rows.push(...await extraBench("bench_cdb.ts", "cdb bench"));
+    rows.push(...await extraBench("bench_policy.ts", "policy bench"));
   } finally {
     await stopAll();
     removeDir();

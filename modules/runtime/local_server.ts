@@ -93,7 +93,9 @@ async function serveConnection<A>(
   }
   const answer = await answerRequest(backend, request, options);
   // The line before the reply: a client that has its answer can read it.
-  options.log(requestLogLine(answer.code, answer.account, answer.domain));
+  options.log(
+    requestLogLine(answer.code, answer.account, answer.domain, answer.words),
+  );
   timer = arm();
   try {
     await writeAll(conn, answer.reply);

@@ -76,7 +76,9 @@ export function startUdpServer<A>(
   const answer = async (message: Uint8Array, peer: Deno.Addr) => {
     const reply = await answerRequest(backend, message, options);
     // The line before the reply: a client that has its answer can read it.
-    options.log(requestLogLine(reply.code, reply.account, reply.domain));
+    options.log(
+      requestLogLine(reply.code, reply.account, reply.domain, reply.words),
+    );
     try {
       await socket.send(reply.reply, peer);
     } catch { /* socket closed while stopping */ }

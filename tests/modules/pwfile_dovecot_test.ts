@@ -146,7 +146,7 @@ Deno.test("dovecotLineParser(): default ids, userdb_* extra fields, refusing fie
   const noDefault = dovecotLineParser({})("y:{PLAIN}pw:::::")!;
   assert(
     /\$CVM_PWFILE_UID is not set/.test(noDefault.problem ?? ""),
-    noDefault.problem,
+    noDefault.problem ?? "no problem",
   );
 });
 
