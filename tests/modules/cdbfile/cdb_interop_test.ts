@@ -364,3 +364,27 @@ Deno.test("cvm-cdb's default comparison (scheme) validates what cvm cdbpasswd wr
     dir.cleanup();
   }
 });
+
+Deno.test("cvm-cdb gets the runtime's policy layers: an account in CVM_ACCESS's deny/ is refused with its right password", async () => {
+  if (!have(TESTCLIENT)) return;
+  await ensureDist();
+  const dir = tempDir();
+  try {
+    const cdb = await importStore(
+      "bob:pw:1:1::/h:\ncarol:pw:2:2::/h:\n",
+      dir.path,
+      "policy",
+    );
+    Deno.mkdirSync(`${dir.path}/access/deny`, { recursive: true });
+    Deno.writeTextFileSync(`${dir.path}/access/deny/carol`, "");
+    const env = {
+      CVM_CDB_PATH: cdb,
+      CVM_CDB_PWCMP: "plain",
+      CVM_ACCESS: `${dir.path}/access`,
+    };
+    assertEquals((await ask(env, "bob", "", "pw")).code, 0);
+    assertEquals((await ask(env, "carol", "", "pw")).code, 100);
+  } finally {
+    dir.cleanup();
+  }
+});
