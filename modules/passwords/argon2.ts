@@ -215,6 +215,8 @@ async function computeInline(job: Argon2Job): Promise<Uint8Array> {
   return await computeArgon2(job);
 }
 
+// One pool per process, made on first use, as crypt(3)'s hashing turns:
+// the CPUs it shares out are the process's, whichever backend asks.
 let pool: Argon2Pool | undefined;
 
 /** The process's pool: one worker per CPU, as the crypt(3) turns. */
@@ -320,14 +322,6 @@ export function argon2Scheme(variant: Argon2Variant): SchemeCode {
         hashLength: stored.hash.length,
       });
       return verdict(bytesEqual(hash, stored.hash));
-    },
-    generateLike(password, raw) {
-      const stored = parseArgon2(new TextDecoder().decode(raw));
-      return make(stored?.variant ?? variant, password, {
-        rounds: stored?.iterations ?? defaults.rounds,
-        memoryKiB: stored?.memoryKiB ?? defaults.memoryKiB,
-        parallelism: stored?.parallelism ?? defaults.parallelism,
-      });
     },
   };
 }

@@ -12,7 +12,7 @@
 import { bytesEqual, toBytes } from "../../protocol/mod.ts";
 import { crypt, cryptGensalt } from "../../sys/mod.ts";
 import { DEFAULT_BLF_COST } from "./cost_defaults.ts";
-import { decodeStored, toHex } from "./encoding.ts";
+import { decodeStored } from "./encoding.ts";
 import { md5 } from "./md5.ts";
 import type { HashParams, SchemeCode, Verdict } from "./scheme.ts";
 import { verdict } from "./scheme.ts";
@@ -39,18 +39,6 @@ async function cryptVerify(
   // Refused (a lock such as `*` or `!…`), or read as a DES salt: no hash.
   if (hash === undefined || hash.length !== stored.length) return "unusable";
   return verdict(bytesEqual(toBytes(hash), raw));
-}
-
-/** A hash of a password in the setting (scheme, cost) of a stored hash. */
-async function cryptLike(
-  password: Uint8Array,
-  raw: Uint8Array,
-): Promise<Uint8Array> {
-  const hash = await crypt(password, text(raw) ?? "");
-  if (hash === undefined) {
-    throw new Error("crypt(3) refuses the stored setting");
-  }
-  return toBytes(hash);
 }
 
 /** Makes a hash with a fresh setting of `prefix` (undefined: the system's default). */
@@ -85,7 +73,6 @@ function cryptScheme(
         takesRounds && params.rounds ? params.rounds : defaultCount,
       ),
     verify: cryptVerify,
-    generateLike: cryptLike,
   };
 }
 
@@ -168,7 +155,6 @@ export const blfCrypt: SchemeCode = {
     }
     return cryptVerify(password, raw);
   },
-  generateLike: cryptLike,
 };
 
 /** The stored bytes of `MD5` read as a bare MD5 digest, if they are one. */
@@ -197,10 +183,5 @@ export const md5Either: SchemeCode = {
     const stored = md5Digest(raw);
     if (stored === undefined) return Promise.resolve("unusable");
     return Promise.resolve(verdict(bytesEqual(md5(password), stored)));
-  },
-  generateLike(password, raw) {
-    return text(raw)?.startsWith("$1$")
-      ? cryptLike(password, raw)
-      : Promise.resolve(toBytes(toHex(md5(password))));
   },
 };

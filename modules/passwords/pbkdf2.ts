@@ -117,8 +117,4 @@ export const pbkdf2Scheme: SchemeCode = {
     );
     return verdict(bytesEqual(key, stored.key));
   },
-  generateLike(password, raw) {
-    const rounds = parse(raw)?.rounds ?? DEFAULT_PBKDF2_ROUNDS;
-    return make(password, randomSaltText(SALT_LENGTH), rounds);
-  },
 };

@@ -44,11 +44,6 @@ export interface SchemeCode {
    */
   verify(password: Uint8Array, raw: Uint8Array): Promise<Verdict>;
   /**
-   * Makes a hash of a password at the cost of the raw stored bytes (same
-   * rounds, memory …): what a timing decoy hashes against.
-   */
-  generateLike?(password: Uint8Array, raw: Uint8Array): Promise<Uint8Array>;
-  /**
    * The response a challenge-response mechanism expects, as lower-case
    * hex, computed from the stored raw bytes; undefined when the stored
    * value cannot answer that mechanism.

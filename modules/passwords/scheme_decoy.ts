@@ -1,47 +1,43 @@
 /**
  * The timing decoy of scheme mode: a check that fails without a hash's
  * work (an unknown account, a locked, empty or malformed stored value)
- * does the work of checking against a dummy value in the scheme the store
- * uses most, at that value's cost. Without it an unknown account would be
- * answered at once while a known one costs an Argon2 or bcrypt hash.
+ * does the work of a real check in the scheme the store uses most, at the
+ * cost of its values. Without it an unknown account would be answered at
+ * once while a known one costs an Argon2 or bcrypt hash.
  *
  * @module
  */
 
 import { toBytes } from "../../protocol/mod.ts";
-import {
-  checkStored,
-  dummyLike,
-  hashPassword,
-  storedScheme,
-} from "./registry.ts";
+import { checkStored, hashPassword, storedScheme } from "./registry.ts";
 
-/** How many values of each scheme family were seen, and the first of them. */
+/** How many values of each scheme family were seen, and the first usable one. */
 interface FamilyCount {
   count: number;
-  model: string;
+  model?: string;
 }
 
-/** A dummy value being made (or made) to mimic a stored value. */
-interface DummyValue {
-  /** The stored value it mimics (undefined: the default scheme's). */
-  model: string | undefined;
-  /** The dummy, once made. */
-  value: Promise<string | undefined>;
-  /** The dummy, when `value` has settled. */
-  made?: string;
-}
+/** A stored value that is a lock or empty: no check's work to mimic. */
+const LOCKED = /^(?:\{[^}]*\})?(?:[!*]|$)/;
 
 /**
  * One backend's scheme-mode decoy. It never accepts: the result of its
- * check is never looked at, and the dummy value is of a random password.
+ * check is never looked at.
+ *
+ * The check is against a stored value of the store's most used scheme
+ * family (the first usable one of that family), so that it costs exactly
+ * what a real check of such a value costs: the same scheme, rounds,
+ * memory, lanes. Its result is dropped, so which password that value
+ * holds does not matter. A store with no value to mimic (SQL before any
+ * check) uses a value of the default scheme, made once, of a random
+ * password. Nothing runs in the background: every hash is awaited.
  */
 export class SchemeDecoy {
   readonly #defaultScheme: string;
   readonly #sample?: () => Iterable<string>;
   #sampled = false;
   readonly #families = new Map<string, FamilyCount>();
-  #dummy?: DummyValue;
+  #fallback?: Promise<string | undefined>;
 
   /**
    * Makes a decoy.
@@ -81,17 +77,15 @@ export class SchemeDecoy {
     } catch {
       return;
     }
-    const seen = this.#families.get(family);
-    if (seen) seen.count++;
-    else this.#families.set(family, { count: 1, model: stored });
+    const seen = this.#families.get(family) ??
+      this.#families.set(family, { count: 0 }).get(family)!;
+    seen.count++;
+    if (seen.model === undefined && !LOCKED.test(stored)) seen.model = stored;
   }
 
   /**
    * Spends the work of checking a password against a value of the store's
-   * most used scheme, and rejects. Until the dummy value of that scheme is
-   * made, the check is against the stored value it mimics (its result is
-   * never looked at), so that the first decoy, the only one in command
-   * mode, costs one check, as a real one does; the dummy is made after it.
+   * most used scheme, and rejects.
    *
    * @param phrase The password given; without one there is nothing to hash.
    * @returns Always false.
@@ -103,23 +97,15 @@ export class SchemeDecoy {
    */
   async reject(phrase: Uint8Array | undefined): Promise<false> {
     if (phrase === undefined) return false;
-    const model = this.#model();
-    let dummy = this.#dummy?.model === model ? this.#dummy : undefined;
-    let against = dummy?.made;
-    if (against === undefined && model !== undefined) against = model;
-    else if (against === undefined) {
-      dummy ??= this.#startDummy(model);
-      against = await dummy.value;
-    }
+    const against = this.#model() ?? await this.#fallbackValue();
     if (against !== undefined) {
       await checkStored(against, phrase, { defaultScheme: this.#defaultScheme })
         .catch(() => "unusable");
     }
-    if (dummy === undefined) this.#startDummy(model);
     return false;
   }
 
-  /** The first value of the most used scheme family (the store sampled once). */
+  /** The usable value of the most used scheme family (the store sampled once). */
   #model(): string | undefined {
     if (this.#sample && !this.#sampled) {
       this.#sampled = true;
@@ -131,32 +117,29 @@ export class SchemeDecoy {
     }
     let model: string | undefined;
     let most = 0;
-    for (const { count, model: first } of this.#families.values()) {
-      if (count > most) [most, model] = [count, first];
+    for (const family of this.#families.values()) {
+      if (family.model !== undefined && family.count > most) {
+        [most, model] = [family.count, family.model];
+      }
     }
     return model;
   }
 
-  /** Starts making the dummy value that mimics `model`. */
-  #startDummy(model: string | undefined): DummyValue {
-    const dummy: DummyValue = { model, value: this.#make(model) };
-    dummy.value.then((made) => dummy.made = made, () => {});
-    this.#dummy = dummy;
-    return dummy;
-  }
-
-  async #make(model: string | undefined): Promise<string | undefined> {
-    // A store that was listed and holds nothing to mimic: no decoy.
-    if (model === undefined && this.#sample) return undefined;
-    const options = { defaultScheme: this.#defaultScheme };
-    const like = model === undefined
-      ? undefined
-      : await dummyLike(model, options);
-    if (like !== undefined) return like;
-    const secret = crypto.getRandomValues(new Uint8Array(16));
-    const phrase = toBytes(Array.from(secret, (b) => b.toString(16)).join(""));
-    return await hashPassword(this.#defaultScheme, phrase).catch(() =>
-      undefined
-    );
+  /**
+   * For a store that cannot be listed and has met no value yet: a value of
+   * the default scheme, of a random password, made once. A store that was
+   * listed and holds nothing to mimic gets none.
+   */
+  #fallbackValue(): Promise<string | undefined> {
+    if (this.#sample) return Promise.resolve(undefined);
+    return this.#fallback ??= (async () => {
+      const secret = crypto.getRandomValues(new Uint8Array(16));
+      const phrase = toBytes(
+        Array.from(secret, (b) => b.toString(16)).join(""),
+      );
+      return await hashPassword(this.#defaultScheme, phrase).catch(() =>
+        undefined
+      );
+    })();
   }
 }

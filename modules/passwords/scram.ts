@@ -118,7 +118,5 @@ export function scramScheme(hash: ScramHash): SchemeCode {
       const made = await keys(hash, password, stored.salt, stored.rounds);
       return verdict(bytesEqual(made.storedKey, stored.storedKey));
     },
-    generateLike: (password, raw) =>
-      make(hash, password, parse(hash, raw)?.rounds ?? DEFAULT_SCRAM_ROUNDS),
   };
 }
