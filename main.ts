@@ -27,6 +27,7 @@ function helpText(): string {
     "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check | --uninstall]",
     "  cvm service NAME MODULE SOCKET [--dir DIR]   (a daemontools service)",
     "  cvm pw [-s SCHEME] | -t HASH | -l   (a {SCHEME} password hash, as doveadm pw)",
+    "  cvm cdbpasswd [-f FILE] [-s SCHEME] import|add|passwd|del|list …   (cvm-cdb's accounts)",
     "  cvm stats HOST:PORT   (a module server's metrics, from $CVM_METRICS)",
     "",
   ].join("\n");
@@ -60,8 +61,8 @@ async function main(): Promise<number> {
     writeStdout(PROGRAMS.map((p) => p.name).join("\n") + "\n");
     return 0;
   }
-  // `cvm install …`, `cvm service …` and `cvm stats …` belong to `cvm`
-  // itself (no symlinks).
+  // `cvm install …`, `cvm service …`, `cvm stats …`, `cvm pw …` and
+  // `cvm cdbpasswd …` belong to `cvm` itself (no symlinks).
   const ownName = !findProgram(basename(process.argv0));
   if (args[0] === "stats" && ownName) {
     try {
@@ -80,12 +81,20 @@ async function main(): Promise<number> {
       return reportFatal(`cvm ${sub}`, e);
     }
   }
-  if (args[0] === "pw" && !findProgram(basename(process.argv0))) {
+  if (args[0] === "pw" && ownName) {
     try {
       const { pwMain } = await import("./admin/mod.ts");
       return await pwMain(args.slice(1));
     } catch (e) {
       return reportFatal("cvm pw", e);
+    }
+  }
+  if (args[0] === "cdbpasswd" && ownName) {
+    try {
+      const { cdbpasswdMain } = await import("./admin/cdbpasswd.ts");
+      return await cdbpasswdMain(args.slice(1), Deno.env.toObject());
+    } catch (e) {
+      return reportFatal("cvm cdbpasswd", e);
     }
   }
   const resolved = resolveInvocation(process.argv0, [...args]);

@@ -12,6 +12,7 @@ import {
   asciiLower,
   CvmError,
   ErrorCode,
+  toBytes,
   toExactText,
 } from "../protocol/mod.ts";
 import type { Facts } from "../protocol/mod.ts";
@@ -24,7 +25,14 @@ import {
   readPasswordComparison,
 } from "./passwords/mod.ts";
 import type { BackendContext } from "./runtime/mod.ts";
-import { CachedFile, type FileRead, readFileSafely } from "./file_cache/mod.ts";
+import {
+  CachedFile,
+  type FileRead,
+  readFileSafely,
+  replaceFile,
+  withFileLock,
+} from "./file_cache/mod.ts";
+import { rehasherFromEnv } from "./passwords/mod.ts";
 import { getgrnam, getpwnam } from "../sys/mod.ts";
 
 /** One line of a passwd file. */
@@ -60,6 +68,8 @@ export interface DovecotDefaults {
   uid?: number;
   /** `$CVM_PWFILE_GID`: the gid of a line whose gid field is empty. */
   gid?: number;
+  /** The variables named when a default is missing (cvm-pwfile's by default). */
+  variables?: { uid: string; gid: string };
 }
 
 /**
@@ -136,9 +146,9 @@ export function dovecotLineParser(defaults: DovecotDefaults): PasswdLineParser {
     const mail = entry.extra.get("userdb_mail");
     const refusing = REFUSING_FIELDS.find((key) => entry.extra.has(key));
     const missing = uid === undefined
-      ? "$CVM_PWFILE_UID"
+      ? `$${defaults.variables?.uid ?? "CVM_PWFILE_UID"}`
       : gid === undefined
-      ? "$CVM_PWFILE_GID"
+      ? `$${defaults.variables?.gid ?? "CVM_PWFILE_GID"}`
       : undefined;
     return {
       name: entry.name,
@@ -276,6 +286,92 @@ function passwdText(read: FileRead): string {
   return toExactText(read.bytes);
 }
 
+/** Text as bytes, one char per byte, so a rewrite keeps every byte. */
+function byteString(bytes: Uint8Array): string {
+  let out = "";
+  for (let at = 0; at < bytes.length; at += 8192) {
+    out += String.fromCharCode(...bytes.subarray(at, at + 8192));
+  }
+  return out;
+}
+
+/**
+ * Replaces the stored password of an account in a passwd file's text: in
+ * the line a lookup finds (the first valid one of the name, ASCII letters
+ * in either case), and only while it still holds `old`.
+ *
+ * @param text The file's text.
+ * @param account The account name.
+ * @param old The stored password that matched.
+ * @param value The new stored password (no `:` or line break).
+ * @param parse How the lookup reads a line (scheme mode: Dovecot's layout).
+ * @returns The new text, or undefined when the line is gone or changed.
+ * @example
+ * ```ts
+ * import { replacePasswdPassword } from "./pwfile.ts";
+ * replacePasswdPassword("Bob:pw:1:2::/h:\n", "bob", "pw", "$6$s$h");
+ * // "Bob:$6$s$h:1:2::/h:\n"
+ * ```
+ */
+export function replacePasswdPassword(
+  text: string,
+  account: string,
+  old: string,
+  value: string,
+  parse: PasswdLineParser = parsePasswdLine,
+): string | undefined {
+  const key = asciiLower(account);
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const colon = lines[i].indexOf(":");
+    if (colon < 0 || asciiLower(lines[i].slice(0, colon)) !== key) continue;
+    const entry = parse(lines[i]);
+    if (entry === undefined) continue;
+    if (entry.password !== old) return undefined;
+    const fields = lines[i].split(":");
+    fields[1] = value;
+    lines[i] = fields.join(":");
+    return lines.join("\n");
+  }
+  return undefined;
+}
+
+/**
+ * Upgrade on login: writes a new stored password into the file, under its
+ * writers' lock (flock on `PATH.lock`), as a new file renamed over the old
+ * one (owner and mode kept); every other byte stays as it was. Nothing is
+ * written when the account's line no longer holds the password that
+ * matched (changed meanwhile, or upgraded by a concurrent login).
+ */
+function storePassword(
+  path: string,
+  account: string,
+  old: string,
+  value: string,
+  parse: PasswdLineParser,
+): Promise<boolean> {
+  if (/[:\n\r\0]/.test(value)) {
+    return Promise.reject(
+      new Error("the new value does not fit in a passwd-format line"),
+    );
+  }
+  // The names and values are exact text (`toExactText`): back to their bytes.
+  const bytes = (text: string) => byteString(toBytes(text));
+  return withFileLock(path, async () => {
+    const text = byteString(Deno.readFileSync(path));
+    const next = replacePasswdPassword(
+      text,
+      bytes(account),
+      bytes(old),
+      bytes(value),
+      parse,
+    );
+    if (next === undefined) return false;
+    await replaceFile(path, Uint8Array.from(next, (c) => c.charCodeAt(0)));
+    return true;
+  }, { timeoutMs: 2000 });
+}
+
 /** Reads `$CVM_PWFILE_UID`/`$CVM_PWFILE_GID`: unset, or a decimal id. */
 function defaultId(
   env: Record<string, string | undefined>,
@@ -292,8 +388,8 @@ function defaultId(
 /**
  * Makes the cvm-pwfile backend from the environment.
  *
- * @param env `CVM_PWFILE_PATH` (required), `CVM_PWFILE_PWCMP`; in scheme
- *   mode `CVM_DEFAULT_SCHEME`, `CVM_PWFILE_UID` and `CVM_PWFILE_GID`.
+ * @param env `CVM_PWFILE_PATH` (required), `CVM_PWFILE_PWCMP`, `CVM_REHASH`;
+ *   in scheme mode `CVM_DEFAULT_SCHEME`, `CVM_PWFILE_UID` and `CVM_PWFILE_GID`.
  * @param context Whether to keep an index (server modes).
  * @returns The backend.
  * @throws {CvmError} CONFIG naming the variable that is wrong.
@@ -319,6 +415,12 @@ export function createPwfileBackend(
       gid: defaultId(env, "CVM_PWFILE_GID"),
     })
     : parsePasswdLine;
+  const rehasher = rehasherFromEnv(
+    "cvm-pwfile",
+    env,
+    comparison.mode,
+    "CVM_PWFILE_PWCMP",
+  );
   const makeIndex = () =>
     new CachedFile(path, (read) => indexPasswd(passwdText(read), parse));
   let index = makeIndex();
@@ -340,15 +442,19 @@ export function createPwfileBackend(
       return Promise.resolve(entry?.password === "" ? undefined : entry);
     },
     async authenticate(account, request) {
-      const matched = await checkPassword(
-        comparison,
-        request,
-        account.password,
-        decoy,
-      );
+      const stored = account.password;
+      const matched = await checkPassword(comparison, request, stored, decoy);
       // A refused account (Dovecot's nologin, allow_nets …) never logs in,
       // but costs its check all the same.
-      return matched && account.refused === undefined;
+      if (!matched || account.refused !== undefined) return false;
+      if (rehasher && request.password !== undefined) {
+        await rehasher.afterLogin(
+          stored,
+          request.password,
+          (value) => storePassword(path, account.name, stored, value, parse),
+        );
+      }
+      return true;
     },
     async decoy(request) {
       await decoy?.reject(request.password);

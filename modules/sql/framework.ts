@@ -15,6 +15,7 @@ import { asciiLower, CvmError, ErrorCode } from "../../protocol/mod.ts";
 import type { Facts } from "../../protocol/mod.ts";
 import { writeStderr } from "../../program.ts";
 import type { Backend, ModuleRequest } from "../runtime/mod.ts";
+import { type Rehasher, rehasherFromEnv } from "../passwords/mod.ts";
 import {
   checkPassword,
   createPasswordDecoy,
@@ -177,11 +178,13 @@ export function compileTemplate(
 
 /**
  * The values to bind for a statement: `account` and `domain` from the
- * request, every other name from the environment.
+ * request, a name of `extra` (the rehash statement's `hash`) from it, every
+ * other name from the environment.
  *
  * @param statement The compiled statement.
  * @param request The account and domain.
  * @param env The environment the module was started with.
+ * @param extra Values of the statement's own variables.
  * @returns One value per placeholder.
  * @example
  * ```ts
@@ -194,12 +197,15 @@ export function bindValues(
   statement: SqlStatement,
   request: Pick<ModuleRequest, "account" | "domain">,
   env: Record<string, string | undefined>,
+  extra: Readonly<Record<string, string>> = {},
 ): string[] {
   return statement.names.map((name) =>
     name === "account"
       ? request.account
       : name === "domain"
       ? request.domain
+      : Object.hasOwn(extra, name)
+      ? extra[name]
       : env[name] ?? ""
   );
 }
@@ -209,9 +215,13 @@ function checkVariables(
   variable: string,
   statement: SqlStatement,
   env: Record<string, string | undefined>,
+  own: readonly string[] = [],
 ): void {
   for (const name of statement.names) {
-    if (!REQUEST_VARIABLES.has(name) && env[name] === undefined) {
+    if (
+      !REQUEST_VARIABLES.has(name) && !own.includes(name) &&
+      env[name] === undefined
+    ) {
       throw new CvmError(
         ErrorCode.CONFIG,
         `$${variable} uses $${name}, which is not set`,
@@ -392,7 +402,7 @@ export async function runWithDeadline(
 
 /** What an SQL module is called and how its dialect writes placeholders. */
 export interface SqlModuleSpec {
-  /** The variable prefix, e.g. "CVM_PGSQL" (for `_QUERY`, `_POSTQ`, `_PWCMP`). */
+  /** The variable prefix, e.g. "CVM_PGSQL" (for `_QUERY`, `_POSTQ`, `_PWCMP`, `_REHASHQ`). */
   prefix: string;
   /** The dialect's placeholder style. */
   style: PlaceholderStyle;
@@ -416,13 +426,17 @@ export interface SqlSettings {
   program: string;
   /** How long a statement may take (`$CVM_SQL_TIMEOUT`), in milliseconds. */
   timeoutMs: number;
+  /** Upgrade on login (`$CVM_REHASH`), when set: its statement and policy. */
+  rehash?: { statement: SqlStatement; rehasher: Rehasher };
 }
 
 /**
  * Reads an SQL module's settings from the environment: the query (the
  * default when unset), the post-query, the password comparison and the
- * deadline of a statement (`$CVM_SQL_TIMEOUT`). Every
- * variable a template uses other than `account` and `domain` must be set.
+ * deadline of a statement (`$CVM_SQL_TIMEOUT`), and with `$CVM_REHASH` the
+ * statement that stores an upgraded hash (`<prefix>_REHASHQ`, which may use
+ * `$hash` besides `$account` and `$domain`). Every other variable a
+ * template uses must be set.
  *
  * @param spec The module's prefix and dialect.
  * @param env The environment.
@@ -458,6 +472,7 @@ export function readSqlSettings(
   const comparison = readPasswordComparison(`${spec.prefix}_PWCMP`, env);
   const program = asciiLower(spec.prefix).replaceAll("_", "-");
   const timeoutMs = parseSqlTimeout(env);
+  const rehash = readRehash(spec, env, comparison.mode, program);
   return {
     query,
     postQuery,
@@ -466,7 +481,35 @@ export function readSqlSettings(
     queryVariable,
     program,
     timeoutMs,
+    rehash,
   };
+}
+
+/** `$CVM_REHASH` and the `<prefix>_REHASHQ` it needs; undefined when unset. */
+function readRehash(
+  spec: SqlModuleSpec,
+  env: Record<string, string | undefined>,
+  scheme: PasswordScheme,
+  program: string,
+): SqlSettings["rehash"] {
+  const rehasher = rehasherFromEnv(
+    program,
+    env,
+    scheme,
+    `${spec.prefix}_PWCMP`,
+  );
+  if (rehasher === undefined) return undefined;
+  const variable = `${spec.prefix}_REHASHQ`;
+  const text = env[variable];
+  if (text === undefined || text === "") {
+    throw new CvmError(
+      ErrorCode.CONFIG,
+      `$CVM_REHASH needs $${variable}, the statement storing $hash`,
+    );
+  }
+  const statement = compileTemplate(variable, "rehashq", text, spec.style);
+  checkVariables(variable, statement, env, ["hash"]);
+  return { statement, rehasher };
 }
 
 /** What the account query found: the stored password and the row's facts. */
@@ -510,11 +553,15 @@ export function createSqlBackend(
   // mode, the scheme met most), until then (and in command mode) the
   // library's default scheme.
   const decoy = createPasswordDecoy(settings.comparison);
-  const run = (statement: SqlStatement, request: ModuleRequest) =>
+  const run = (
+    statement: SqlStatement,
+    request: ModuleRequest,
+    extra?: Record<string, string>,
+  ) =>
     runWithDeadline(
       driver,
       statement,
-      bindValues(statement, request, env),
+      bindValues(statement, request, env, extra),
       settings.timeoutMs,
     );
   const postQuery = async (request: ModuleRequest) => {
@@ -572,6 +619,16 @@ export function createSqlBackend(
       if (!matched || stored === "") return false;
       if (account.facts instanceof CvmError) throw account.facts;
       await postQuery(request);
+      const rehash = settings.rehash;
+      if (rehash && request.password !== undefined) {
+        await rehash.rehasher.afterLogin(
+          stored,
+          request.password,
+          async (hash) => {
+            await run(rehash.statement, request, { hash });
+          },
+        );
+      }
       return true;
     },
     async decoy(request) {
