@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   }
   if (args[0] === "cdbpasswd" && ownName) {
     try {
-      const { cdbpasswdMain } = await import("./admin/cdbpasswd.ts");
+      const { cdbpasswdMain } = await import("./admin/mod.ts");
       return await cdbpasswdMain(args.slice(1), Deno.env.toObject());
     } catch (e) {
       return reportFatal("cvm cdbpasswd", e);

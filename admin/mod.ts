@@ -1,7 +1,8 @@
 /**
  * Admin commands of `cvm` itself over the password schemes: `cvm pw` (a
- * `{SCHEME}` hash, as `doveadm pw`), and the password prompt they share
- * (a terminal without echo, or one line of stdin).
+ * `{SCHEME}` hash, as `doveadm pw`), `cvm cdbpasswd` (cvm-cdb's accounts),
+ * and the password prompt they share (a terminal without echo, or one line
+ * of stdin).
  *
  * @example
  * ```ts
@@ -11,5 +12,6 @@
  *
  * @module
  */
+export * from "./cdbpasswd.ts";
 export * from "./pw.ts";
 export * from "./read_password.ts";
