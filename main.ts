@@ -45,6 +45,9 @@ function helpText(): string {
     "subcommands of cvm itself:",
     "  cvm install [--prefix DIR] [--force] [--launcher] [--show | --check | --uninstall]",
     "  cvm service NAME MODULE SOCKET [--dir DIR]   (a daemontools service)",
+    "  cvm pw [-s SCHEME] | -t HASH | -l   (a {SCHEME} password hash, as doveadm pw)",
+    "  cvm cdbpasswd [-f FILE] [-s SCHEME] import|add|passwd|del|list …   (cvm-cdb's accounts)",
+    "  cvm stats HOST:PORT   (a module server's metrics, from $CVM_METRICS)",
     "",
   ].join("\n");
 }
@@ -79,15 +82,41 @@ async function main(): Promise<number> {
     writeStdout(PROGRAMS.map((p) => p.name).join("\n") + "\n");
     return 0;
   }
-  // `cvm install …` and `cvm service …` belong to `cvm` itself (no symlinks).
+  // `cvm install …`, `cvm service …`, `cvm stats …`, `cvm pw …` and
+  // `cvm cdbpasswd …` belong to `cvm` itself (no symlinks).
   const argv0 = await invokedName();
+  const ownName = !findProgram(basename(argv0));
+  if (args[0] === "stats" && ownName) {
+    try {
+      const { statsMain } = await import("./clients/mod.ts");
+      return await statsMain(args.slice(1));
+    } catch (e) {
+      return reportFatal("cvm stats", e);
+    }
+  }
   const sub = args[0] === "install" || args[0] === "service" ? args[0] : "";
-  if (sub !== "" && !findProgram(basename(argv0))) {
+  if (sub !== "" && ownName) {
     try {
       const { runSubcommand } = await import("./installer/mod.ts");
       return await runSubcommand(sub, args.slice(1));
     } catch (e) {
       return reportFatal(`cvm ${sub}`, e);
+    }
+  }
+  if (args[0] === "pw" && ownName) {
+    try {
+      const { pwMain } = await import("./admin/mod.ts");
+      return await pwMain(args.slice(1));
+    } catch (e) {
+      return reportFatal("cvm pw", e);
+    }
+  }
+  if (args[0] === "cdbpasswd" && ownName) {
+    try {
+      const { cdbpasswdMain } = await import("./admin/mod.ts");
+      return await cdbpasswdMain(args.slice(1), Deno.env.toObject());
+    } catch (e) {
+      return reportFatal("cvm cdbpasswd", e);
     }
   }
   const resolved = resolveInvocation(argv0, [...args]);

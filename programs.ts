@@ -33,6 +33,11 @@ export const PROGRAMS: readonly ProgramEntry[] = [
     async () => (await import("./modules/pwfile.ts")).createPwfileBackend,
   ),
   ...moduleEntries(
+    "cvm-cdb",
+    "module: accounts from a cdb file ($CVM_CDB_PATH), O(1) per request",
+    async () => (await import("./modules/cdbfile/mod.ts")).createCdbBackend,
+  ),
+  ...moduleEntries(
     "cvm-unix",
     "module: the system's accounts (getpwnam, shadow, crypt)",
     async () => (await import("./modules/unix.ts")).createUnixBackend,

@@ -9,7 +9,12 @@
  * @module
  */
 
-import { type ClientFacts, ErrorCode, MAX_PACKET } from "../protocol/mod.ts";
+import {
+  type ClientFacts,
+  ErrorCode,
+  MAX_PACKET,
+  toExactText,
+} from "../protocol/mod.ts";
 import { FatalError, type Invocation } from "../program.ts";
 import { authenticatePassword, ucspiDomain } from "./client.ts";
 import { checkpasswordEnv } from "./facts_env.ts";
@@ -232,7 +237,8 @@ async function checkpassword(
   raw.fill(0);
   if (input === undefined) return EXIT_BAD_INPUT;
   const result = await authenticatePassword(module, {
-    account: new TextDecoder().decode(input.account),
+    // As sent: toExactText keeps bytes that are not UTF-8 for toBytes.
+    account: toExactText(input.account),
     domain: ucspiDomain(env),
     password: input.password,
   }, { env, version, keepEmptyPassword: version === 1 });

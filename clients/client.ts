@@ -167,6 +167,31 @@ function encodeV1(credentials: readonly Tagged[]): Uint8Array {
   );
 }
 
+/** The local-use credential type that carries the client's network address. */
+export const CLIENT_ADDRESS = 128;
+
+/**
+ * The client's network address to send as credential 128:
+ * `$CVM_CLIENT_ADDRESS`, else `$TCPREMOTEIP` (ucspi-tcp's), else none. The
+ * module checks it; only its first 255 bytes could be sent.
+ *
+ * @param env The environment.
+ * @returns The address text, or undefined.
+ * @example
+ * ```ts
+ * import { clientAddress } from "./client.ts";
+ * clientAddress({ TCPREMOTEIP: "192.0.2.1" }); // "192.0.2.1"
+ * clientAddress({ CVM_CLIENT_ADDRESS: "2001:db8::1", TCPREMOTEIP: "192.0.2.1" }); // "2001:db8::1"
+ * ```
+ */
+export function clientAddress(
+  env: Record<string, string | undefined>,
+): string | undefined {
+  const address = env.CVM_CLIENT_ADDRESS || env.TCPREMOTEIP;
+  if (!address || toBytes(address).length > 255) return undefined;
+  return address;
+}
+
 /**
  * Validates credentials with a module or a comma-separated chain of modules:
  * each is asked in turn until one succeeds, fails temporarily, or rejects
@@ -174,7 +199,10 @@ function encodeV1(credentials: readonly Tagged[]): Uint8Array {
  * an out-of-scope fact moves on, as the reference's client does. The last
  * answer wins. If
  * `$CVM_LOOKUP_SECRET` is set and no secret is among the credentials, it is
- * added (version 2).
+ * added (version 2). So is the client's network address, credential 128
+ * (local use; the penalty layer reads it, modules that do not know it
+ * ignore it), from `$CVM_CLIENT_ADDRESS`, else `$TCPREMOTEIP`, when it is
+ * not among the credentials already.
  *
  * @param modules The module string or chain.
  * @param credentials The credentials, an ACCOUNT among them.
@@ -203,6 +231,13 @@ export async function authenticate(
     !creds.some((c) => c.type === CredentialType.SECRET)
   ) {
     creds.push({ type: CredentialType.SECRET, value: toBytes(secret) });
+  }
+  const address = clientAddress(env);
+  if (
+    (options.version ?? 2) === 2 && address !== undefined &&
+    !creds.some((c) => c.type === CLIENT_ADDRESS)
+  ) {
+    creds.push({ type: CLIENT_ADDRESS, value: toBytes(address) });
   }
   const chain = splitChain(modules);
   let result = failure(ErrorCode.GENERAL, "no module given");

@@ -17,3 +17,5 @@
 export * from "./client.ts";
 export * from "./facts_env.ts";
 export * from "./report.ts";
+export * from "./prometheus_text.ts";
+export * from "./stats.ts";

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { toExactText } from "../protocol/mod.ts";
+
 /** Bytes of ASCII characters the index looks for. */
 const NEWLINE = 0x0a;
 const COLON = 0x3a;
@@ -68,10 +70,36 @@ function isDecimal(bytes: Uint8Array, from: number, to: number): boolean {
 }
 
 /**
- * Where the name of the line at `start` ends, when the line is a valid
- * entry (seven fields, a name, decimal user and group ids); else -1.
+ * Says whether the line bytes[start, end) is a valid entry: where its name
+ * ends (the first colon), or -1 to skip the line.
  */
-function validNameEnd(bytes: Uint8Array, start: number, end: number): number {
+export type LineCheck = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+) => number;
+
+/**
+ * Where the name of the line at `start` ends, when the line is a valid
+ * /etc/passwd entry (seven fields, a name, decimal user and group ids);
+ * else -1.
+ *
+ * @param bytes The file's bytes.
+ * @param start Where the line starts.
+ * @param end Where its newline is (or the end of the file).
+ * @returns The offset of the colon after the name, or -1.
+ * @example
+ * ```ts
+ * import { validNameEnd } from "./_pwfile_index.ts";
+ * const line = new TextEncoder().encode("bob:pw:1:2::/h:");
+ * validNameEnd(line, 0, line.length); // 3
+ * ```
+ */
+export function validNameEnd(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): number {
   // The colons that end the name, the password, the user id and the group id.
   let name = -1, password = -1, uid = -1, gid = -1;
   let colons = 0;
@@ -97,13 +125,14 @@ function validNameEnd(bytes: Uint8Array, start: number, end: number): number {
  */
 function eachLine(
   bytes: Uint8Array,
+  check: LineCheck,
   each: (start: number, nameEnd: number, end: number) => boolean | void,
 ): void {
   let start = 0;
   while (start < bytes.length) {
     let end = bytes.indexOf(NEWLINE, start);
     if (end < 0) end = bytes.length;
-    const nameEnd = validNameEnd(bytes, start, end);
+    const nameEnd = check(bytes, start, end);
     if (nameEnd >= 0 && each(start, nameEnd, end)) return;
     start = end + 1;
   }
@@ -120,6 +149,7 @@ function fold(byte: number): number {
  *
  * @param bytes The file's bytes.
  * @param name The name's bytes (ASCII letters match in either case).
+ * @param check Which lines are entries (default: /etc/passwd's layout).
  * @returns The line's bytes (a view), or undefined.
  * @example
  * ```ts
@@ -132,9 +162,10 @@ function fold(byte: number): number {
 export function findLine(
   bytes: Uint8Array,
   name: Uint8Array,
+  check: LineCheck = validNameEnd,
 ): Uint8Array | undefined {
   let found: Uint8Array | undefined;
-  eachLine(bytes, (start, nameEnd, end) => {
+  eachLine(bytes, check, (start, nameEnd, end) => {
     if (nameEnd - start !== name.length) return false;
     for (let i = 0; i < name.length; i++) {
       if (fold(bytes[start + i]) !== fold(name[i])) return false;
@@ -162,20 +193,23 @@ export class PasswdIndex<T> {
   readonly #starts = new Map<string, number>();
   readonly #parse: (line: string) => T;
   readonly #kept = new Map<string, T>();
-  // The bytes as they are: a byte-order mark is part of the first name.
-  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
   /**
    * Indexes a file's bytes (kept as they are: do not change them).
    *
    * @param bytes The file.
-   * @param parse Turns a valid line (UTF-8 decoded, without its newline)
-   *   into an entry.
+   * @param parse Turns a valid line (decoded byte for byte by
+   *   `toExactText`, without its newline) into an entry.
+   * @param check Which lines are entries (default: /etc/passwd's layout).
    */
-  constructor(bytes: Uint8Array, parse: (line: string) => T) {
+  constructor(
+    bytes: Uint8Array,
+    parse: (line: string) => T,
+    check: LineCheck = validNameEnd,
+  ) {
     this.#bytes = bytes;
     this.#parse = parse;
-    eachLine(bytes, (start, nameEnd) => {
+    eachLine(bytes, check, (start, nameEnd) => {
       const key = nameKey(bytes.subarray(start, nameEnd));
       if (!this.#starts.has(key)) this.#starts.set(key, start);
     });
@@ -221,6 +255,7 @@ export class PasswdIndex<T> {
   #line(start: number): string {
     let end = this.#bytes.indexOf(NEWLINE, start);
     if (end < 0) end = this.#bytes.length;
-    return this.#decoder.decode(this.#bytes.subarray(start, end));
+    // Byte for byte: a byte-order mark or a Latin-1 byte stays in the name.
+    return toExactText(this.#bytes.subarray(start, end));
   }
 }

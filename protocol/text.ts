@@ -1,15 +1,23 @@
 /**
  * Bytes ⇄ text helpers for protocol values. Values are bytes on the wire;
- * account names and facts are UTF-8 text everywhere else.
+ * account names and facts are UTF-8 text everywhere else, decoded with
+ * {@link toExactText} where two different byte strings must stay different.
  *
  * @module
  */
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const exactDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** The lone surrogates {@link toExactText} stands for bytes it cannot decode. */
+const ESCAPED_BYTE = /[\uDC80-\uDCFF]/gu;
 
 /**
- * Encodes text as UTF-8 bytes.
+ * Encodes text as UTF-8 bytes. A lone surrogate U+DC80–U+DCFF, which
+ * {@link toExactText} made of a byte that was not UTF-8, becomes that byte
+ * again, so `toBytes(toExactText(bytes))` is `bytes`. (Other lone
+ * surrogates become U+FFFD, as with `TextEncoder`.)
  *
  * @param text The text.
  * @returns Its UTF-8 bytes.
@@ -17,10 +25,84 @@ const decoder = new TextDecoder();
  * ```ts
  * import { toBytes } from "./text.ts";
  * toBytes("ab"); // Uint8Array [97, 98]
+ * toBytes("jos\uDCE9"); // Uint8Array [106, 111, 115, 0xe9]
  * ```
  */
 export function toBytes(text: string): Uint8Array {
-  return encoder.encode(text);
+  if (text.isWellFormed()) return encoder.encode(text);
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const escaped of text.matchAll(ESCAPED_BYTE)) {
+    parts.push(encoder.encode(text.slice(from, escaped.index)));
+    parts.push(Uint8Array.of(escaped[0].charCodeAt(0) - 0xdc00));
+    from = escaped.index + 1;
+  }
+  parts.push(encoder.encode(text.slice(from)));
+  return concat(parts);
+}
+
+/** The length of the valid UTF-8 sequence starting at `at`, 0 when none does. */
+function utf8SequenceLength(bytes: Uint8Array, at: number): number {
+  const lead = bytes[at];
+  if (lead < 0x80) return 1;
+  let length: number;
+  let low = 0x80;
+  let high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead === 0xe0) low = 0xa0; // no overlong forms
+    if (lead === 0xed) high = 0x9f; // no surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead === 0xf0) low = 0x90; // no overlong forms
+    if (lead === 0xf4) high = 0x8f; // nothing above U+10FFFF
+  } else return 0;
+  if (at + length > bytes.length) return 0;
+  if (bytes[at + 1] < low || bytes[at + 1] > high) return 0;
+  for (let i = 2; i < length; i++) {
+    if (bytes[at + i] < 0x80 || bytes[at + i] > 0xbf) return 0;
+  }
+  return length;
+}
+
+/**
+ * Decodes bytes as text without losing any, so that two different byte
+ * strings never become the same text: valid UTF-8 as its characters (a
+ * leading byte order mark kept), and each byte that is not part of a valid
+ * sequence as the lone surrogate U+DC00 + byte (U+DC80–U+DCFF), which no
+ * valid UTF-8 decodes to. {@link toBytes} gives the bytes back, and
+ * `text.isWellFormed()` tells whether they were UTF-8. `toText`, by
+ * contrast, turns every invalid byte into U+FFFD: `jos\xe9` and
+ * `jos\xff` would both be `jos\uFFFD`, one account reachable by many names.
+ *
+ * @param bytes The bytes.
+ * @returns The text.
+ * @example
+ * ```ts
+ * import { toExactText } from "./text.ts";
+ * toExactText(new Uint8Array([0x6a, 0xc3, 0xa9])); // "jé"
+ * toExactText(new Uint8Array([0x6a, 0xe9])); // "j\uDCE9"
+ * ```
+ */
+export function toExactText(bytes: Uint8Array): string {
+  const whole = exactDecoder.decode(bytes);
+  // No U+FFFD: nothing was replaced. Else decode the valid runs and escape
+  // the bytes between them (a U+FFFD that was sent stays one).
+  if (!whole.includes("\uFFFD")) return whole;
+  let text = "";
+  let run = 0;
+  for (let at = 0; at < bytes.length;) {
+    const length = utf8SequenceLength(bytes, at);
+    if (length > 0) {
+      at += length;
+      continue;
+    }
+    text += exactDecoder.decode(bytes.subarray(run, at));
+    text += String.fromCharCode(0xdc00 + bytes[at]);
+    run = ++at;
+  }
+  return text + exactDecoder.decode(bytes.subarray(run));
 }
 
 /**

@@ -647,6 +647,9 @@ export async function main(): Promise<Row[]> {
     await stopAll();
     rows.push(...await extraBench("bench_sql.ts", "sql bench"));
     rows.push(...await extraBench("bench_ldap.ts", "ldap bench"));
+    rows.push(...await extraBench("bench_passwords.ts", "passwords bench"));
+    rows.push(...await extraBench("bench_cdb.ts", "cdb bench"));
+    rows.push(...await extraBench("bench_policy.ts", "policy bench"));
   } finally {
     await stopAll();
     removeDir();

@@ -6,13 +6,12 @@
  * @module
  */
 
+import { toBytes } from "../protocol/mod.ts";
 import { cString, lazy, readCString } from "./ffi.ts";
 
 // sizeof(struct crypt_data) in libxcrypt (checked with a C program on
 // Debian 12); crypt_rn refuses a smaller buffer.
 const CRYPT_DATA_SIZE = 32768;
-
-const encoder = new TextEncoder();
 
 const libcrypt = lazy(() =>
   Deno.dlopen("libcrypt.so.1", {
@@ -50,6 +49,48 @@ export function defaultCryptSetting(): string | undefined {
   const result = libcrypt().symbols.crypt_gensalt_rn(
     null,
     0n,
+    null,
+    0,
+    output,
+    output.length,
+  );
+  const setting = readCString(result);
+  return result === null || setting === "" || setting.startsWith("*")
+    ? undefined
+    : setting;
+}
+
+/**
+ * A setting (scheme prefix, cost and a fresh random salt) from libxcrypt's
+ * crypt_gensalt, for making a new hash: `$6$` with count 0 is SHA-512 at
+ * its default 5000 rounds (no `rounds=` written), `$2y$` with count 12 is
+ * bcrypt at cost 12, `""` is traditional DES.
+ *
+ * @param prefix The scheme's prefix (`$1$`, `$5$`, `$6$`, `$2y$`, `$y$`, …,
+ *   `""` for DES); undefined for libxcrypt's default scheme.
+ * @param count The cost (rounds, log2 cost …) as the scheme reads it; 0
+ *   for the scheme's default.
+ * @returns The setting, or undefined when libxcrypt refuses the prefix or
+ *   the count.
+ * @example
+ * ```ts
+ * import { cryptGensalt } from "./crypt.ts";
+ * cryptGensalt("$5$", 0)?.startsWith("$5$"); // true
+ * cryptGensalt("$6$", 10000)?.startsWith("$6$rounds=10000$"); // true
+ * ```
+ */
+export function cryptGensalt(
+  prefix: string | undefined,
+  count: number,
+): string | undefined {
+  const prefixC = prefix === undefined ? undefined : cString(prefix);
+  if (prefix !== undefined && prefixC === undefined) return undefined;
+  if (!Number.isSafeInteger(count) || count < 0) return undefined;
+  const output = new Uint8Array(GENSALT_OUTPUT_SIZE);
+  // NULL random bytes: libxcrypt reads them from the system itself.
+  const result = libcrypt().symbols.crypt_gensalt_rn(
+    prefixC === undefined ? null : Deno.UnsafePointer.of(prefixC),
+    BigInt(count),
     null,
     0,
     output,
@@ -159,8 +200,8 @@ export async function verifyCrypt(
 // Compares without an early exit, so timing does not reveal how many
 // leading characters of a guess were right.
 function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
+  const x = toBytes(a);
+  const y = toBytes(b);
   let diff = x.length ^ y.length;
   for (let i = 0; i < x.length; i++) diff |= x[i] ^ (y[i % y.length] ?? 0);
   return diff === 0;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { toBytes, toExactText } from "../protocol/mod.ts";
+
 /**
  * Wraps a factory so it runs at most once, on first use.
  *
@@ -22,12 +24,11 @@ export function lazy<T>(make: () => T): () => T {
   return () => (made ??= { value: make() }).value;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * Builds a NUL-terminated C string from text or bytes.
  *
- * @param value The string (encoded as UTF-8) or the raw bytes.
+ * @param value The string (encoded by `toBytes`, so a name decoded by
+ *   `toExactText` is its own bytes again) or the raw bytes.
  * @returns The bytes plus a final NUL, or undefined when the value itself contains a NUL (C would silently truncate it).
  * @example
  * ```ts
@@ -39,7 +40,7 @@ const encoder = new TextEncoder();
 export function cString(
   value: string | Uint8Array,
 ): Uint8Array<ArrayBuffer> | undefined {
-  const bytes = typeof value === "string" ? encoder.encode(value) : value;
+  const bytes = typeof value === "string" ? toBytes(value) : value;
   if (bytes.includes(0)) return undefined;
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
@@ -47,7 +48,9 @@ export function cString(
 }
 
 /**
- * Reads a NUL-terminated C string as UTF-8 (invalid bytes become U+FFFD).
+ * Reads a NUL-terminated C string as text with `toExactText`: bytes that
+ * are not UTF-8 (an ISO-8859-1 name or home) stay distinct, and `toBytes`
+ * gives them back.
  *
  * @param pointer The address of the string; null reads as "".
  * @returns The decoded text.
@@ -58,7 +61,13 @@ export function cString(
  * ```
  */
 export function readCString(pointer: Deno.PointerValue): string {
-  return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);
+  if (pointer === null) return "";
+  const view = new Deno.UnsafePointerView(pointer);
+  let length = 0;
+  while (view.getUint8(length) !== 0) length++;
+  const bytes = new Uint8Array(length);
+  view.copyInto(bytes);
+  return toExactText(bytes);
 }
 
 /**

@@ -30,6 +30,7 @@ export interface ImportEdge {
 export const FACED_ROOMS: readonly string[] = [
   "clients/sasl",
   "modules/cdb",
+  "modules/cdbfile",
   "modules/file_cache",
   "modules/ldap",
   "modules/passwords",
@@ -38,6 +39,7 @@ export const FACED_ROOMS: readonly string[] = [
   "modules/runtime",
   "modules/sql",
   "clients",
+  "admin",
   "installer",
   "protocol",
   "sys",

@@ -256,6 +256,39 @@ export function tempDir(): { path: string; cleanup: () => void } {
   };
 }
 
+/**
+ * Whether there is something at a path.
+ *
+ * @param path The path.
+ * @param options By default a symbolic link itself counts, dangling or not
+ *   (lstat); with `followLinks: true` a link counts only when its target
+ *   exists (stat).
+ * @returns Whether it is there.
+ */
+export function exists(path: string, { followLinks = false } = {}): boolean {
+  try {
+    if (followLinks) Deno.statSync(path);
+    else Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A file's text, or "" when it cannot be read (a log not written yet).
+ *
+ * @param path The file.
+ * @returns Its text, or "".
+ */
+export function readTextOrEmpty(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
 /** A free UDP port on 127.0.0.1 (bound, read, released). */
 export async function freeUdpPort(): Promise<number> {
   const socket = dgram.createSocket("udp4");

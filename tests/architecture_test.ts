@@ -65,7 +65,7 @@ Deno.test("architectureViolations() allows faces, imports inside a room and the 
       { from: "modules/sql/pgsql.ts", to: "modules/sql/framework.ts" },
       { from: "programs.ts", to: "clients/testclient.ts" },
       { from: "programs.ts", to: "modules/sql/mod.ts" },
-      { from: "clients/sasl/sasl.ts", to: "clients/client.ts" },
+      { from: "clients/sasl/state.ts", to: "clients/client.ts" },
     ]),
     [],
   );
@@ -100,7 +100,7 @@ Deno.test("architectureViolations() finds circles between rooms", () => {
 
 Deno.test("roomOf() and isBackend() sort files into rooms", () => {
   assert.equal(roomOf("modules/sql/pgsql.ts"), "modules/sql");
-  assert.equal(roomOf("clients/sasl/sasl.ts"), "clients/sasl");
+  assert.equal(roomOf("clients/sasl/state.ts"), "clients/sasl");
   assert.equal(roomOf("clients/testclient.ts"), "clients");
   assert.equal(roomOf("modules/pwfile.ts"), "modules");
   assert.equal(roomOf("main.ts"), "main.ts");

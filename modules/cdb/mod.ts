@@ -1,7 +1,8 @@
 /**
  * D. J. Bernstein's constant databases: a reader and a writer whose output
  * is byte-identical to tinycdb's. A library, not a module: cvm-qmail,
- * cvm-vmailmgr and cvm-vchkpw read their users and passwords through it.
+ * cvm-vmailmgr, cvm-vchkpw and cvm-cdb read their users and passwords
+ * through it; `cdbFileGet` looks one key up on disk without reading the file.
  *
  * @example
  * ```ts
@@ -14,3 +15,4 @@
  */
 export * from "./reader.ts";
 export * from "./writer.ts";
+export * from "./file_lookup.ts";

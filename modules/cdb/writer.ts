@@ -7,6 +7,10 @@
  */
 
 import { CDB_HEADER_SIZE, cdbHash, toCdbBytes } from "./reader.ts";
+import { replaceFile, type ReplaceFileOptions } from "../file_cache/mod.ts";
+
+/** The options of {@link writeCdbAtomic}: those of `replaceFile`. */
+export type WriteCdbOptions = ReplaceFileOptions;
 
 const MAX_CDB_SIZE = 0xffffffff;
 
@@ -93,27 +97,11 @@ export function makeCdb(
   return out;
 }
 
-/** Options for {@link writeCdbAtomic}. */
-export interface WriteCdbOptions {
-  /**
-   * Permission bits of the new file. Defaults to the old file's mode when
-   * it exists, else 0o644. Applied exactly (the umask does not apply).
-   */
-  mode?: number;
-  /** Owner of the new file. Defaults to the old file's owner, if any. */
-  uid?: number;
-  /** Group of the new file. Defaults to the old file's group, if any. */
-  gid?: number;
-}
-
-/** Writes in progress per target path, so same-process writes queue up. */
-const inFlight = new Map<string, Promise<void>>();
-
 /**
  * Writes a cdb file atomically: builds it in `<path>.tmp.<pid>` beside the
  * target, sets owner and mode, fsyncs, renames it over `path` and fsyncs
  * the directory, so a crash at any point leaves either the old or the new
- * file in place, never a partial one.
+ * file in place, never a partial one (see `replaceFile`).
  *
  * When `path` already exists its owner, group and mode are kept unless
  * given in `options`; if they cannot be kept (e.g. changing the owner
@@ -128,13 +116,15 @@ const inFlight = new Map<string, Promise<void>>();
  * @throws {Error} file system errors; the temporary file is removed.
  * @example
  * ```ts
- * await writeCdbAtomic("/etc/cvm/users.cdb", [["alice", "x"]], { mode: 0o640 });
+ * import { writeCdbAtomic } from "./writer.ts";
+ * const path = `${Deno.makeTempDirSync()}/users.cdb`;
+ * await writeCdbAtomic(path, [["alice", "x"]], { mode: 0o640 });
  * ```
  */
 export function writeCdbAtomic(
   path: string,
   records: Iterable<readonly [Uint8Array | string, Uint8Array | string]>,
-  options: WriteCdbOptions = {},
+  options: ReplaceFileOptions = {},
 ): Promise<void> {
   let bytes: Uint8Array;
   try {
@@ -142,88 +132,5 @@ export function writeCdbAtomic(
   } catch (e) {
     return Promise.reject(e);
   }
-  const previous = inFlight.get(path) ?? Promise.resolve();
-  const run = previous.catch(() => {}).then(() =>
-    writeNow(path, bytes, options)
-  );
-  inFlight.set(path, run);
-  const cleanup = () => {
-    if (inFlight.get(path) === run) inFlight.delete(path);
-  };
-  run.then(cleanup, cleanup);
-  return run;
-}
-
-async function writeNow(
-  path: string,
-  bytes: Uint8Array,
-  options: WriteCdbOptions,
-): Promise<void> {
-  let old: Deno.FileInfo | null = null;
-  try {
-    old = await Deno.stat(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  const mode = options.mode ?? (old ? old.mode! & 0o7777 : 0o644);
-  const uid = options.uid ?? old?.uid ?? null;
-  const gid = options.gid ?? old?.gid ?? null;
-
-  const tmp = `${path}.tmp.${Deno.pid}`;
-  // A leftover from an earlier crashed run with this same pid is ours.
-  await Deno.remove(tmp).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
-  const file = await Deno.open(tmp, {
-    write: true,
-    createNew: true,
-    mode: 0o600,
-  });
-  try {
-    try {
-      let written = 0;
-      while (written < bytes.length) {
-        written += await file.write(bytes.subarray(written));
-      }
-      const info = await file.stat();
-      if (
-        (uid !== null && uid !== info.uid) || (gid !== null && gid !== info.gid)
-      ) {
-        await Deno.chown(tmp, uid, gid);
-      }
-      // After chown, which may clear set-id bits.
-      await Deno.chmod(tmp, mode);
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  await syncDirectory(dirOf(path));
-}
-
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  if (i < 0) return ".";
-  return i === 0 ? "/" : path.slice(0, i);
-}
-
-/** Makes the rename durable; best effort where directories can't be synced. */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: Deno.FsFile;
-  try {
-    handle = await Deno.open(dir, { read: true });
-  } catch {
-    return;
-  }
-  try {
-    await handle.sync();
-  } catch {
-    // Some file systems refuse fsync on directories; the rename stands.
-  } finally {
-    handle.close();
-  }
+  return replaceFile(path, bytes, options);
 }

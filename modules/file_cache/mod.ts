@@ -1,6 +1,8 @@
 /**
  * Files read again only when they change: the cache every file-backed
- * module serves from (cvm-pwfile, cvm-qmail, cvm-vmailmgr, cvm-vchkpw).
+ * module serves from (cvm-pwfile, cvm-qmail, cvm-vmailmgr, cvm-vchkpw,
+ * cvm-cdb); and files replaced whole, beside the old and renamed over it,
+ * by writers that take turns under a lock.
  *
  * @example
  * ```ts
@@ -12,3 +14,5 @@
  */
 export * from "./cached_file.ts";
 export * from "./file_identity.ts";
+export * from "./file_lock.ts";
+export * from "./replace_file.ts";

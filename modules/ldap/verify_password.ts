@@ -1,39 +1,17 @@
 /**
- * Checks a password against a `userPassword` value as OpenLDAP stores it:
- * `{CRYPT}` (crypt(3) through the system's libcrypt), `{SHA}`, `{SSHA}`,
- * `{SHA256}`/`{SSHA256}`, `{SHA384}`/`{SSHA384}`, `{SHA512}`/`{SSHA512}`,
- * `{MD5}`, `{SMD5}`, `{CLEARTEXT}` and plain text. Digests are compared in
+ * Checks a password against a `userPassword` value as OpenLDAP stores it,
+ * through the password-scheme registry: `{CRYPT}` (crypt(3) through the
+ * system's libcrypt), `{SHA}`, `{SSHA}`, `{SHA256}`/`{SSHA256}`,
+ * `{SHA384}`/`{SSHA384}`, `{SHA512}`/`{SSHA512}`, `{MD5}`, `{SMD5}`,
+ * `{CLEARTEXT}`, plain text, and every other scheme the registry knows
+ * (`{ARGON2ID}`, `{BLF-CRYPT}`, `{PBKDF2}` …). Digests are compared in
  * constant time. A locked value never validates.
- *
- * This is the one place compare mode asks; the password-scheme registry
- * will take its place.
  *
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createHash, timingSafeEqual } from "node:crypto";
 import { bytesEqual, toBytes } from "../../protocol/mod.ts";
-import { verifyCrypt } from "../../sys/mod.ts";
-
-/** The digest behind each salted or unsalted scheme, and its length. */
-const DIGESTS: Readonly<
-  Record<string, { hash: string; length: number; salted: boolean }>
-> = {
-  SHA: { hash: "sha1", length: 20, salted: false },
-  SSHA: { hash: "sha1", length: 20, salted: true },
-  SHA256: { hash: "sha256", length: 32, salted: false },
-  SSHA256: { hash: "sha256", length: 32, salted: true },
-  SHA384: { hash: "sha384", length: 48, salted: false },
-  SSHA384: { hash: "sha384", length: 48, salted: true },
-  SHA512: { hash: "sha512", length: 64, salted: false },
-  SSHA512: { hash: "sha512", length: 64, salted: true },
-  MD5: { hash: "md5", length: 16, salted: false },
-  SMD5: { hash: "md5", length: 16, salted: true },
-};
-
-const BASE64 =
-  /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+import { UnknownSchemeError, verifyPassword } from "../passwords/mod.ts";
 
 /** Splits `{SCHEME}rest`; a value without a leading `{…}` is plain text. */
 function splitScheme(
@@ -75,21 +53,6 @@ export function isLockedPassword(stored: string | Uint8Array): boolean {
   return body === "" || body.startsWith("!") || body.startsWith("*");
 }
 
-function digestMatches(
-  spec: { hash: string; length: number; salted: boolean },
-  encoded: string,
-  password: Uint8Array,
-): boolean {
-  if (!BASE64.test(encoded)) return false;
-  const decoded = Buffer.from(encoded, "base64");
-  const saltLength = decoded.length - spec.length;
-  if (spec.salted ? saltLength < 1 : saltLength !== 0) return false;
-  const expected = decoded.subarray(0, spec.length);
-  const salt = decoded.subarray(spec.length);
-  const actual = createHash(spec.hash).update(password).update(salt).digest();
-  return timingSafeEqual(actual, expected);
-}
-
 /**
  * Checks a password against one stored `userPassword` value. Schemes are
  * matched case-insensitively; an unknown `{SCHEME}` never validates (a
@@ -113,14 +76,15 @@ export async function verifyUserPassword(
 ): Promise<boolean> {
   const bytes = typeof stored === "string" ? toBytes(stored) : stored;
   if (password.length === 0 || isLockedPassword(bytes)) return false;
-  const text = new TextDecoder().decode(bytes);
-  const split = splitScheme(text);
-  if (split === undefined) return bytesEqual(password, bytes);
-  if (split.scheme === "CLEARTEXT") {
-    // The prefix is ASCII: the rest starts at the same byte as character.
-    return bytesEqual(password, bytes.subarray(text.indexOf("}") + 1));
+  // Without a `{…}` prefix the value is plain text (OpenLDAP's reading; a
+  // bare `$1$…` is not MD5-CRYPT here).
+  if (splitScheme(new TextDecoder().decode(bytes)) === undefined) {
+    return bytesEqual(password, bytes);
   }
-  if (split.scheme === "CRYPT") return await verifyCrypt(password, split.rest);
-  const spec = DIGESTS[split.scheme];
-  return spec !== undefined && digestMatches(spec, split.rest, password);
+  try {
+    return await verifyPassword(bytes, password);
+  } catch (e) {
+    if (e instanceof UnknownSchemeError) return false;
+    throw e;
+  }
 }

@@ -7,10 +7,14 @@
  * @module
  */
 
-import { asciiLower, CvmError, ErrorCode } from "../../protocol/mod.ts";
+import {
+  asciiLower,
+  CvmError,
+  ErrorCode,
+  toExactText,
+} from "../../protocol/mod.ts";
 import { CachedFile, type FileRead } from "../file_cache/mod.ts";
 
-const decoder = new TextDecoder();
 const SPACE = " \t\n\v\f\r";
 
 /** Trims C `isspace` characters from both ends. */
@@ -100,7 +104,7 @@ export function findVirtualdomain(
 
 /** Any read failure of locals/virtualdomains counts as an empty file, as the reference does. */
 function textOrEmpty(read: FileRead): string {
-  return read.ok ? decoder.decode(read.bytes) : "";
+  return read.ok ? toExactText(read.bytes) : "";
 }
 
 /**
@@ -114,7 +118,7 @@ function firstLine(read: FileRead, what: string): string | undefined {
     throw new CvmError(ErrorCode.IO, `cannot read control/${what}`);
   }
   if (read.bytes.length === 0) return undefined;
-  const text = decoder.decode(read.bytes);
+  const text = toExactText(read.bytes);
   const nl = text.indexOf("\n");
   return nl < 0 ? text : text.slice(0, nl);
 }

@@ -48,7 +48,9 @@ export type DotfileSearch =
 /**
  * Finds the first existing candidate `.qmail` file (by `stat`: a missing
  * file, or a dangling link, is skipped; any other failure is a temporary
- * error, or a rejection for EACCES under the "reject" policy).
+ * error, or a rejection for EACCES under the "reject" policy). A path that
+ * is not UTF-8 counts as missing: Deno names files by text and would look
+ * for U+FFFD in place of each invalid byte, one file for many addresses.
  *
  * @param home The home directory.
  * @param names The candidates from {@link dotfileCandidates}.
@@ -68,6 +70,7 @@ export function findDotfile(
 ): DotfileSearch {
   for (const name of names) {
     const path = `${home}/${name}`;
+    if (!path.isWellFormed()) continue;
     try {
       Deno.statSync(path);
       return { found: true, path };

@@ -8,7 +8,13 @@
  * @module
  */
 
-import { asciiLower, CvmError, ErrorCode } from "../../protocol/mod.ts";
+import {
+  asciiLower,
+  CvmError,
+  ErrorCode,
+  toBytes,
+  toExactText,
+} from "../../protocol/mod.ts";
 import { getpwnam } from "../../sys/mod.ts";
 import { CachedFile } from "../file_cache/mod.ts";
 import { Cdb } from "../cdb/mod.ts";
@@ -36,8 +42,6 @@ export interface QmailUser {
   rest: string;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const ULONG_MAX = (1n << 64n) - 1n;
 
 /**
@@ -90,7 +94,7 @@ export function parseUnsignedLong(text: string): string | undefined {
 export function parseUsersRecord(data: Uint8Array): QmailUser | undefined {
   // With the implied final NUL, "a\0b" holds the fields a and b, and
   // "a\0b\0" holds a, b and an empty third one.
-  const fields = decoder.decode(data).split("\0");
+  const fields = toExactText(data).split("\0");
   if (fields.length < 6) return undefined;
   const uid = parseUnsignedLong(fields[1]);
   const gid = parseUnsignedLong(fields[2]);
@@ -187,10 +191,11 @@ export function lookupLocalPart(
     const lower = asciiLower(name);
     if (cdb !== undefined) {
       const key = lower === "" ? "!" : `!${lower}${dash === "" ? "\0" : "-"}`;
-      const data = cdb.get(encoder.encode(key));
+      // Names are bytes (toExactText, toBytes): jos\xff is not jos\xe9.
+      const data = cdb.get(toBytes(key));
       if (data !== undefined) {
         // A wildcard record has no final NUL: the rest extends its ext.
-        const user = parseUsersRecord(concatBytes(data, encoder.encode(rest)));
+        const user = parseUsersRecord(concatBytes(data, toBytes(rest)));
         if (user === undefined) {
           throw new CvmError(ErrorCode.IO, "malformed users/cdb record");
         }

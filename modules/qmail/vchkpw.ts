@@ -25,6 +25,8 @@ import {
   CvmError,
   ErrorCode,
   type Facts,
+  toBytes,
+  toExactText,
 } from "../../protocol/mod.ts";
 import { QmailControl } from "./control.ts";
 import { CachedFile, type FileRead } from "../file_cache/mod.ts";
@@ -35,8 +37,6 @@ import { Cdb } from "../cdb/mod.ts";
 import { CryptDecoy, firstHash } from "../passwords/mod.ts";
 import { checkPassword } from "../passwords/mod.ts";
 import type { BackendContext } from "../runtime/mod.ts";
-
-const decoder = new TextDecoder();
 
 /** A domain of users/assign. */
 export interface VpopmailDomain {
@@ -190,7 +190,7 @@ export function createVchkpwBackend(
   const root = env.QMAIL_ROOT ?? "/var/qmail";
   const makeAssign = () =>
     new CachedFile(`${root}/users/assign`, (read) => {
-      if (read.ok) return parseAssign(decoder.decode(read.bytes));
+      if (read.ok) return parseAssign(toExactText(read.bytes));
       if (read.missing) return new Map<string, VpopmailDomain>();
       throw new CvmError(ErrorCode.IO, "cannot read users/assign");
     });
@@ -212,7 +212,7 @@ export function createVchkpwBackend(
         }
       });
       const textFile = new CachedFile(`${dir}/vpasswd`, (r: FileRead) => {
-        if (r.ok) return decoder.decode(r.bytes);
+        if (r.ok) return toExactText(r.bytes);
         if (r.missing) return undefined;
         throw new CvmError(ErrorCode.IO, "cannot read vpasswd");
       });
@@ -236,7 +236,7 @@ export function createVchkpwBackend(
       const file = read();
       if (file.kind === "cdb") {
         for (const [, data] of file.cdb.entries()) {
-          yield parseVpasswdRest("", decoder.decode(data)).password;
+          yield parseVpasswdRest("", toExactText(data)).password;
         }
       } else if (file.kind === "text") {
         for (const line of file.text.split("\n")) {
@@ -260,10 +260,10 @@ export function createVchkpwBackend(
       case "missing":
         throw new Rejection(1, "no vpasswd file");
       case "cdb": {
-        const data = file.cdb.get(name);
+        const data = file.cdb.get(toBytes(name));
         user = data === undefined
           ? undefined
-          : parseVpasswdRest(name, decoder.decode(data));
+          : parseVpasswdRest(name, toExactText(data));
         break;
       }
       case "text":

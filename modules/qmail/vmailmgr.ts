@@ -27,6 +27,7 @@ import {
   CvmError,
   ErrorCode,
   type Facts,
+  toBytes,
 } from "../../protocol/mod.ts";
 import { verifyCrypt } from "../../sys/mod.ts";
 import { CachedFile } from "../file_cache/mod.ts";
@@ -68,8 +69,6 @@ export interface VmailmgrAccount {
 }
 
 type PwfileState = { missing: true } | { missing: false; cdb: Cdb };
-
-const encoder = new TextEncoder();
 
 /** Keeps the passwd.cdb files of the recently used domains, re-read on change. */
 class PwfileCache {
@@ -183,7 +182,7 @@ export async function autoconvert(
 ): Promise<void> {
   try {
     const cdb = Cdb.fromBytes(Deno.readFileSync(path));
-    const wanted = encoder.encode(key);
+    const wanted = toBytes(key);
     const records: Array<[Uint8Array, Uint8Array]> = [];
     for (const [k, data] of cdb.entries()) {
       if (k.length === wanted.length && k.every((b, i) => b === wanted[i])) {
@@ -252,10 +251,11 @@ export function createVmailmgrBackend(
     if (state.missing) throw new Rejection(1, "no password file");
     const name = address.rest;
     let key = name;
-    let data = state.cdb.get(key);
+    // Keys are bytes: the name as sent (toBytes undoes toExactText).
+    let data = state.cdb.get(toBytes(key));
     if (data === undefined && lookupMode) {
       key = catchAll;
-      data = state.cdb.get(key);
+      data = state.cdb.get(toBytes(key));
     }
     if (data === undefined) throw new Rejection(0, "no such virtual user");
     const entry = decodeEntry(data);

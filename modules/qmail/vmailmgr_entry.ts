@@ -15,6 +15,8 @@
  * @module
  */
 
+import { toExactText } from "../../protocol/mod.ts";
+
 /** Number of the has-mailbox flag. */
 export const FLAG_HAS_MAILBOX = 10;
 /** Number of the mailbox-enabled flag. */
@@ -85,7 +87,9 @@ export function byteStringBytes(text: string): Uint8Array {
 }
 
 /**
- * Reads a byte string as UTF-8 text (for facts and file names).
+ * Reads a byte string as text (for facts, hashes and file names), bytes
+ * that are not UTF-8 kept as `toExactText` keeps them, so that `toBytes`
+ * gives the stored bytes back.
  *
  * @param text A byte string.
  * @returns The text it encodes.
@@ -96,7 +100,7 @@ export function byteStringBytes(text: string): Uint8Array {
  * ```
  */
 export function byteStringText(text: string): string {
-  return new TextDecoder().decode(byteStringBytes(text));
+  return toExactText(byteStringBytes(text));
 }
 
 /** Parses a number field: "-" is none, "" is 0, digits wrap at 32 bits. */

@@ -17,6 +17,7 @@ import {
   toBytes,
 } from "../../protocol/mod.ts";
 import type { ReplyVersion, Tagged } from "../../protocol/mod.ts";
+import type { Outcome, Policy } from "../policy/mod.ts";
 import {
   type Backend,
   type ModuleRequest,
@@ -28,6 +29,8 @@ import {
 export interface ModuleOptions {
   /** `$CVM_LOOKUP_SECRET` as bytes; undefined when not in lookup mode. */
   lookupSecret?: Uint8Array;
+  /** The policy layers in force (see `modules/policy`); none when absent. */
+  policy?: Policy;
 }
 
 /** What answering a request produced. */
@@ -42,6 +45,11 @@ export interface Answer {
   domain?: string;
   /** Why a temporary failure happened, for a diagnostic (never a secret). */
   reason?: string;
+  /**
+   * Words the policy layers add to the log line (the client address,
+   * `stale`); with the penalty layer on, an array even when empty.
+   */
+  words?: string[];
 }
 
 /**
@@ -83,15 +91,45 @@ async function lookupOrDecoy<A>(
   }
 }
 
+/** Asks the backend: lookup (or decoy), authenticate unless in lookup mode, results. */
+async function askBackend<A>(
+  backend: Backend<A>,
+  view: ModuleRequest,
+  lookupMode: boolean,
+): Promise<Outcome> {
+  try {
+    const account = await lookupOrDecoy(backend, view, !lookupMode);
+    if (!lookupMode && !(await backend.authenticate(account, view))) {
+      throw new Rejection();
+    }
+    // A backend may hand its facts over already encoded (`raw`), once
+    // per account rather than once per request.
+    const results = backend.results(account, view);
+    return { code: ErrorCode.OK, facts: results.raw ?? encodeFacts(results) };
+  } catch (e) {
+    if (e instanceof Rejection) {
+      const facts = e.outOfScope === undefined
+        ? []
+        : [{ type: FactType.OUTOFSCOPE, value: toBytes(String(e.outOfScope)) }];
+      return { code: ErrorCode.PERMFAIL, facts };
+    }
+    const code = e instanceof CvmError ? e.code : ErrorCode.GENERAL;
+    const reason = e instanceof Error ? e.message : String(e);
+    return { code, facts: [], reason };
+  }
+}
+
 /**
  * Answers one raw request with a backend: parse (malformed is BAD_CLIDATA),
  * lookup-mode secret check (NOCRED), lookup (unknown is PERMFAIL, after
  * the backend's decoy check),
- * authenticate (skipped in lookup mode), results. Never throws.
+ * authenticate (skipped in lookup mode), results. With policy layers in
+ * the options, the backend is asked through them (after the secret check),
+ * and the metrics see every request. Never throws.
  *
  * @param backend The module backend.
  * @param bytes The raw request.
- * @param options Lookup mode.
+ * @param options Lookup mode, policy layers.
  * @returns The reply bytes, the code and who it was for.
  * @example
  * ```ts
@@ -100,6 +138,17 @@ async function lookupOrDecoy<A>(
  * ```
  */
 export async function answerRequest<A>(
+  backend: Backend<A>,
+  bytes: Uint8Array,
+  options: ModuleOptions,
+): Promise<Answer> {
+  const end = options.policy?.begin();
+  const answer = await answerParsed(backend, bytes, options);
+  end?.(answer.code);
+  return answer;
+}
+
+async function answerParsed<A>(
   backend: Backend<A>,
   bytes: Uint8Array,
   options: ModuleOptions,
@@ -136,40 +185,44 @@ export async function answerRequest<A>(
       });
     }
   };
-  try {
-    if (!request.credentials.some((c) => c.type === CredentialType.ACCOUNT)) {
-      throw new CvmError(ErrorCode.NOCRED, "no account credential");
-    }
-    const lookupMode = options.lookupSecret !== undefined;
-    if (lookupMode && options.lookupSecret!.length > 0) {
-      // Version 1 has no secret tag: its one credential is the secret.
-      const given = version === 1
-        ? view.password
-        : request.credentials.find((c) => c.type === CredentialType.SECRET)
-          ?.value;
-      if (!given || !bytesEqual(given, options.lookupSecret!)) {
-        throw new CvmError(ErrorCode.NOCRED, "lookup secret missing or wrong");
-      }
-    }
-    const account = await lookupOrDecoy(backend, view, !lookupMode);
-    if (!lookupMode && !(await backend.authenticate(account, view))) {
-      throw new Rejection();
-    }
-    // A backend may hand its facts over already encoded (`raw`), once
-    // per account rather than once per request.
-    const results = backend.results(account, view);
-    const facts = results.raw ?? encodeFacts(results);
-    const bytes = reply(ErrorCode.OK, facts);
-    return { reply: bytes, code: bytes[0], ...who };
-  } catch (e) {
-    if (e instanceof Rejection) {
-      const facts = e.outOfScope === undefined
-        ? []
-        : [{ type: FactType.OUTOFSCOPE, value: toBytes(String(e.outOfScope)) }];
-      return { reply: reply(ErrorCode.PERMFAIL, facts), code: 100, ...who };
-    }
-    const code = e instanceof CvmError ? e.code : ErrorCode.GENERAL;
-    const reason = e instanceof Error ? e.message : String(e);
-    return { reply: reply(code), code, reason, ...who };
+  if (!request.credentials.some((c) => c.type === CredentialType.ACCOUNT)) {
+    const code = ErrorCode.NOCRED;
+    return {
+      reply: reply(code),
+      code,
+      reason: "no account credential",
+      ...who,
+    };
   }
+  const lookupMode = options.lookupSecret !== undefined;
+  if (lookupMode && options.lookupSecret!.length > 0) {
+    // Version 1 has no secret tag: its one credential is the secret.
+    const given = version === 1
+      ? view.password
+      : request.credentials.find((c) => c.type === CredentialType.SECRET)
+        ?.value;
+    if (!given || !bytesEqual(given, options.lookupSecret!)) {
+      const code = ErrorCode.NOCRED;
+      const reason = "lookup secret missing or wrong";
+      return { reply: reply(code), code, reason, ...who };
+    }
+  }
+  const ask = () => askBackend(backend, view, lookupMode);
+  let outcome: Outcome;
+  let words: string[] | undefined;
+  if (options.policy) {
+    const layered = await options.policy.answer(request, ask);
+    outcome = layered;
+    words = layered.words;
+  } else {
+    outcome = await ask();
+  }
+  const out = reply(outcome.code, outcome.facts);
+  return {
+    reply: out,
+    code: out[0],
+    ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+    ...who,
+    ...(words === undefined ? {} : { words }),
+  };
 }

@@ -10,15 +10,20 @@ import {
   CredentialType,
   CvmError,
   ErrorCode,
+  toExactText,
   toText,
 } from "../../protocol/mod.ts";
 import type { Facts, Request, Tagged } from "../../protocol/mod.ts";
 
 /** A parsed request as a backend sees it. */
 export interface ModuleRequest {
-  /** The account name (UTF-8 text). */
+  /**
+   * The account name as text: UTF-8 decoded, each byte that is not UTF-8
+   * kept as a lone surrogate (`toExactText`), so different names never
+   * read the same; `account.isWellFormed()` says whether it was UTF-8.
+   */
   account: string;
-  /** The domain, empty when none was sent. */
+  /** The domain (decoded as the account is), empty when none was sent. */
   domain: string;
   /** Whether a domain credential was sent at all. */
   domainGiven: boolean;
@@ -105,8 +110,8 @@ export function toModuleRequest(request: Request): ModuleRequest {
   // whose modules test a credential's length, never its presence.
   const password = get(CredentialType.PASSWORD);
   return {
-    account: toText(get(CredentialType.ACCOUNT) ?? new Uint8Array(0)),
-    domain: domain ? toText(domain) : "",
+    account: toExactText(get(CredentialType.ACCOUNT) ?? new Uint8Array(0)),
+    domain: domain ? toExactText(domain) : "",
     domainGiven: domain !== undefined,
     password: password?.length ? password : undefined,
     challenge: get(CredentialType.CHALLENGE),

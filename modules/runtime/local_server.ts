@@ -102,7 +102,9 @@ async function serveConnection<A>(
     if (request === undefined || timedOut) return;
     const answer = await answerRequest(backend, request, options);
     // The line before the reply: a client that has its answer can read it.
-    options.log(requestLogLine(answer.code, answer.account, answer.domain));
+    options.log(
+      requestLogLine(answer.code, answer.account, answer.domain, answer.words),
+    );
     const written = options.log.written;
     if (written !== undefined) await written();
     deadline = deadlines.set(cut);

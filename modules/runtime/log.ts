@@ -101,25 +101,35 @@ function printable(text: string): string {
  * @param code The result code sent.
  * @param account The account name ("" when the request was unreadable).
  * @param domain The domain, or undefined when none was sent.
+ * @param words Words the policy layers add (the client address, `stale`).
+ *   When given, even empty, a space in the account or domain prints as `?`
+ *   too, so that no name can pass for a word (fail2ban reads the last one).
  * @returns The line.
  * @example
  * ```ts
  * import { requestLogLine } from "./log.ts";
  * requestLogLine(0, "bob", "example.com"); // "+ bob@example.com"
+ * requestLogLine(100, "bob", "example.com", ["192.0.2.1"]); // "- bob@example.com 192.0.2.1"
+ * requestLogLine(100, "x 6.6.6.6", undefined, []); // "- x?6.6.6.6"
  * ```
  */
 export function requestLogLine(
   code: number,
   account: string,
   domain: string | undefined,
+  words?: readonly string[],
 ): string {
   const mark = code === ErrorCode.OK
     ? "+"
     : code === ErrorCode.PERMFAIL
     ? "-"
     : "?";
+  const safe = words === undefined
+    ? printable
+    : (text: string) => printable(text).replaceAll(" ", "?");
   const who = domain === undefined
-    ? printable(account)
-    : `${printable(account)}@${printable(domain)}`;
-  return `${mark} ${who}`;
+    ? safe(account)
+    : `${safe(account)}@${safe(domain)}`;
+  if (words === undefined || words.length === 0) return `${mark} ${who}`;
+  return `${mark} ${who} ${words.map(printable).join(" ")}`;
 }

@@ -8,7 +8,8 @@
 import { CvmError, ErrorCode } from "../../protocol/mod.ts";
 import { FatalError, type Invocation, writeStderr } from "../../program.ts";
 import { parseModuleAddress, parsePort } from "../../protocol/mod.ts";
-import { moduleOptionsFromEnv } from "./answer.ts";
+import { type ModuleOptions, moduleOptionsFromEnv } from "./answer.ts";
+import type { Policy, PolicyContext } from "../policy/mod.ts";
 import type { Backend } from "./backend.ts";
 import { serveCommand } from "./command_server.ts";
 import { type RunningServer, startLocalServer } from "./local_server.ts";
@@ -172,6 +173,22 @@ function socketMode(env: Record<string, string | undefined>): number {
 }
 
 /**
+ * Builds the policy layers (`modules/policy`), loaded only when one of
+ * their variables is set, so a module without them starts as before.
+ */
+async function startPolicy(
+  env: Record<string, string | undefined>,
+  context: PolicyContext,
+): Promise<Policy | undefined> {
+  const named = Object.keys(env).some((name) =>
+    /^CVM_(ACCESS|CACHE_|FAIL_DELAY|PENALTY|METRICS|REDIS_)/.test(name)
+  );
+  if (!named) return undefined;
+  const { createPolicy } = await import("../policy/mod.ts");
+  return await createPolicy(env, context);
+}
+
+/**
  * Runs a module program: command mode with no argument, a local-socket or
  * UDP server otherwise. A configuration error is reported on stderr naming
  * the variable; in command mode the request is still answered with its code.
@@ -200,10 +217,20 @@ export async function runModule(
 ): Promise<number> {
   const mode = parseServeMode(base, invocation);
   const env = invocation.env;
-  const options = moduleOptionsFromEnv(env);
+  const options: ModuleOptions = moduleOptionsFromEnv(env);
+  const lookupMode = options.lookupSecret !== undefined;
   if (mode.mode === "command") {
     let backend: Backend<unknown>;
+    // No log in command mode (stdout is the reply): Redis news goes to stderr.
+    const say = (line: string) => writeStderr(`${base}: ${line}\n`);
     try {
+      options.policy = await startPolicy(env, {
+        mode: "command",
+        program: base,
+        lookupMode,
+        log: say,
+        warn: say,
+      });
       backend = await factory(env, { persistent: false });
     } catch (e) {
       const code = e instanceof CvmError ? e.code : ErrorCode.GENERAL;
@@ -212,6 +239,7 @@ export async function runModule(
     }
     const code = await serveCommand(backend, options);
     await backend.close?.();
+    await options.policy?.close();
     return code;
   }
   // Signal handlers go in before the socket exists: a SIGTERM right after
@@ -221,6 +249,7 @@ export async function runModule(
   const warn = (line: string) => writeStderr(`${invocation.name}: ${line}\n`);
   let server: RunningServer | undefined;
   let backend: Backend<unknown> | undefined;
+  let policy: Policy | undefined;
   let stopRequested = false;
   const onSignal = () => {
     stopRequested = true;
@@ -232,8 +261,11 @@ export async function runModule(
     // is out, the next request reads and connects afresh. Each SIGHUP is
     // handled on its own, so one slow reload cannot hold up the next.
     const done = backend.reload?.();
+    // The policy's cache empties too (a password changed, an account went).
+    const emptied = policy?.reload();
     log("Reloading.");
     done?.catch((e) => warn(`reload: ${describeError(e)}`));
+    emptied?.catch((e) => warn(`reload: ${describeError(e)}`));
   };
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
@@ -248,6 +280,14 @@ export async function runModule(
     let maxInFlight: number;
     try {
       maxInFlight = parseMaxInFlight(env);
+      policy = await startPolicy(env, {
+        mode: mode.mode,
+        program: base,
+        lookupMode,
+        log,
+        warn,
+      });
+      options.policy = policy;
       backend = await factory(env, { persistent: true });
     } catch (e) {
       const code = e instanceof CvmError ? e.code : ErrorCode.IO;
@@ -302,6 +342,7 @@ export async function runModule(
     return 0;
   } finally {
     removeListeners();
+    await policy?.close();
   }
 }
 

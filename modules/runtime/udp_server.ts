@@ -79,7 +79,9 @@ export function startUdpServer<A>(
     try {
       const reply = await answerRequest(backend, message, options);
       // The line before the reply: a client that has its answer can read it.
-      options.log(requestLogLine(reply.code, reply.account, reply.domain));
+      options.log(
+        requestLogLine(reply.code, reply.account, reply.domain, reply.words),
+      );
       const written = options.log.written;
       if (written !== undefined) await written();
       await socket.send(reply.reply, peer);

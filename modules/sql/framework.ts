@@ -19,11 +19,13 @@ import {
   DeadlineQueue,
   type ModuleRequest,
 } from "../runtime/mod.ts";
-import { CryptDecoy } from "../passwords/mod.ts";
+import { type Rehasher, rehasherFromEnv } from "../passwords/mod.ts";
 import {
   checkPassword,
-  parsePasswordScheme,
+  createPasswordDecoy,
+  type PasswordComparison,
   type PasswordScheme,
+  readPasswordComparison,
 } from "../passwords/mod.ts";
 
 /** The query used when `$CVM_..._QUERY` is not set (the reference manual's). */
@@ -180,11 +182,13 @@ export function compileTemplate(
 
 /**
  * The values to bind for a statement: `account` and `domain` from the
- * request, every other name from the environment.
+ * request, a name of `extra` (the rehash statement's `hash`) from it, every
+ * other name from the environment.
  *
  * @param statement The compiled statement.
  * @param request The account and domain.
  * @param env The environment the module was started with.
+ * @param extra Values of the statement's own variables.
  * @returns One value per placeholder.
  * @example
  * ```ts
@@ -197,12 +201,15 @@ export function bindValues(
   statement: SqlStatement,
   request: Pick<ModuleRequest, "account" | "domain">,
   env: Record<string, string | undefined>,
+  extra: Readonly<Record<string, string>> = {},
 ): string[] {
   return statement.names.map((name) =>
     name === "account"
       ? request.account
       : name === "domain"
       ? request.domain
+      : Object.hasOwn(extra, name)
+      ? extra[name]
       : env[name] ?? ""
   );
 }
@@ -212,9 +219,13 @@ function checkVariables(
   variable: string,
   statement: SqlStatement,
   env: Record<string, string | undefined>,
+  own: readonly string[] = [],
 ): void {
   for (const name of statement.names) {
-    if (!REQUEST_VARIABLES.has(name) && env[name] === undefined) {
+    if (
+      !REQUEST_VARIABLES.has(name) && !own.includes(name) &&
+      env[name] === undefined
+    ) {
       throw new CvmError(
         ErrorCode.CONFIG,
         `$${variable} uses $${name}, which is not set`,
@@ -439,7 +450,7 @@ export function parseSqlConnections(
 
 /** What an SQL module is called and how its dialect writes placeholders. */
 export interface SqlModuleSpec {
-  /** The variable prefix, e.g. "CVM_PGSQL" (for `_QUERY`, `_POSTQ`, `_PWCMP`). */
+  /** The variable prefix, e.g. "CVM_PGSQL" (for `_QUERY`, `_POSTQ`, `_PWCMP`, `_REHASHQ`). */
   prefix: string;
   /** The dialect's placeholder style. */
   style: PlaceholderStyle;
@@ -453,21 +464,27 @@ export interface SqlSettings {
   query: SqlStatement;
   /** The post-query, when one is set. */
   postQuery?: SqlStatement;
-  /** How stored passwords are compared. */
+  /** How stored passwords are compared: plain, crypt or scheme. */
   scheme: PasswordScheme;
+  /** The comparison, with scheme mode's default scheme. */
+  comparison: PasswordComparison;
   /** The query's setting name, for errors. */
   queryVariable: string;
   /** The program's name, for the one stderr line of a configuration error. */
   program: string;
   /** How long a statement may take (`$CVM_SQL_TIMEOUT`), in milliseconds. */
   timeoutMs: number;
+  /** Upgrade on login (`$CVM_REHASH`), when set: its statement and policy. */
+  rehash?: { statement: SqlStatement; rehasher: Rehasher };
 }
 
 /**
  * Reads an SQL module's settings from the environment: the query (the
  * default when unset), the post-query, the password comparison and the
- * deadline of a statement (`$CVM_SQL_TIMEOUT`). Every
- * variable a template uses other than `account` and `domain` must be set.
+ * deadline of a statement (`$CVM_SQL_TIMEOUT`), and with `$CVM_REHASH` the
+ * statement that stores an upgraded hash (`<prefix>_REHASHQ`, which may use
+ * `$hash` besides `$account` and `$domain`). Every other variable a
+ * template uses must be set.
  *
  * @param spec The module's prefix and dialect.
  * @param env The environment.
@@ -500,13 +517,47 @@ export function readSqlSettings(
     postQuery = compileTemplate(postVariable, "postq", postText, spec.style);
     checkVariables(postVariable, postQuery, env);
   }
-  const scheme = parsePasswordScheme(
-    `${spec.prefix}_PWCMP`,
-    env[`${spec.prefix}_PWCMP`],
-  );
+  const comparison = readPasswordComparison(`${spec.prefix}_PWCMP`, env);
   const program = asciiLower(spec.prefix).replaceAll("_", "-");
   const timeoutMs = parseSqlTimeout(env);
-  return { query, postQuery, scheme, queryVariable, program, timeoutMs };
+  const rehash = readRehash(spec, env, comparison.mode, program);
+  return {
+    query,
+    postQuery,
+    scheme: comparison.mode,
+    comparison,
+    queryVariable,
+    program,
+    timeoutMs,
+    rehash,
+  };
+}
+
+/** `$CVM_REHASH` and the `<prefix>_REHASHQ` it needs; undefined when unset. */
+function readRehash(
+  spec: SqlModuleSpec,
+  env: Record<string, string | undefined>,
+  scheme: PasswordScheme,
+  program: string,
+): SqlSettings["rehash"] {
+  const rehasher = rehasherFromEnv(
+    program,
+    env,
+    scheme,
+    `${spec.prefix}_PWCMP`,
+  );
+  if (rehasher === undefined) return undefined;
+  const variable = `${spec.prefix}_REHASHQ`;
+  const text = env[variable];
+  if (text === undefined || text === "") {
+    throw new CvmError(
+      ErrorCode.CONFIG,
+      `$CVM_REHASH needs $${variable}, the statement storing $hash`,
+    );
+  }
+  const statement = compileTemplate(variable, "rehashq", text, spec.style);
+  checkVariables(variable, statement, env, ["hash"]);
+  return { statement, rehasher };
 }
 
 /** What the account query found: the stored password and the row's facts. */
@@ -519,8 +570,8 @@ export interface SqlAccount {
 
 /**
  * Makes a module backend from an SQL driver: the account query (no row, or
- * more than one, is unknown: PERMFAIL; an account or domain holding a NUL
- * is unknown without a query), the password check, the row checks
+ * more than one, is unknown: PERMFAIL; an account or domain holding a NUL,
+ * or bytes that are not UTF-8, is unknown without a query), the password check, the row checks
  * (after the password, as the reference does), then the post-query, whose
  * failure is a temporary error. Every statement has the settings' deadline. In lookup mode (`$CVM_LOOKUP_SECRET` set)
  * the post-query runs after the lookup.
@@ -547,14 +598,19 @@ export function createSqlBackend(
   const lookupMode = env.CVM_LOOKUP_SECRET !== undefined;
   const deadlines = new DeadlineQueue(settings.timeoutMs);
   let reported = false;
-  // No way to sample a table: the first hash a check meets, until then
-  // (and in command mode) the library's default scheme.
-  const decoy = new CryptDecoy();
-  const run = (statement: SqlStatement, request: ModuleRequest) =>
+  // No way to sample a table: the first hash a check meets (in scheme
+  // mode, the scheme met most), until then (and in command mode) the
+  // library's default scheme.
+  const decoy = createPasswordDecoy(settings.comparison);
+  const run = (
+    statement: SqlStatement,
+    request: ModuleRequest,
+    extra?: Record<string, string>,
+  ) =>
     runWithDeadline(
       driver,
       statement,
-      bindValues(statement, request, env),
+      bindValues(statement, request, env, extra),
       settings.timeoutMs,
       deadlines,
     );
@@ -567,6 +623,12 @@ export function createSqlBackend(
       // No stored name holds a NUL, and PostgreSQL refuses one as a bound
       // value (IO, which a chain reads as "try later"): reject it unasked.
       if (request.account.includes("\0") || request.domain.includes("\0")) {
+        return undefined;
+      }
+      // Nor can bytes that are not UTF-8 be bound as text as they are: the
+      // driver would send U+FFFD for each, and jos\xe9 and jos\xff would
+      // both find the row of jos\uFFFD.
+      if (!request.account.isWellFormed() || !request.domain.isWellFormed()) {
         return undefined;
       }
       const result = await run(settings.query, request);
@@ -599,7 +661,7 @@ export function createSqlBackend(
       // A NULL stored password is empty, and never matches.
       const stored = account.password ?? "";
       const matched = await checkPassword(
-        settings.scheme,
+        settings.comparison,
         request,
         stored,
         decoy,
@@ -607,10 +669,20 @@ export function createSqlBackend(
       if (!matched || stored === "") return false;
       if (account.facts instanceof CvmError) throw account.facts;
       await postQuery(request);
+      const rehash = settings.rehash;
+      if (rehash && request.password !== undefined) {
+        await rehash.rehasher.afterLogin(
+          stored,
+          request.password,
+          async (hash) => {
+            await run(rehash.statement, request, { hash });
+          },
+        );
+      }
       return true;
     },
     async decoy(request) {
-      if (settings.scheme === "crypt") await decoy.reject(request.password);
+      await decoy?.reject(request.password);
     },
     results(account) {
       if (account.facts instanceof CvmError) throw account.facts;

@@ -81,6 +81,11 @@ function passwdFile(dir: string): string {
 
 for (const v of ["", "v1"]) {
   const name = `cvm-${v}checkpassword`;
+  /** The reference's program with its cvm-pwfile, then ours with ours. */
+  const THEIRS_THEN_OURS = [
+    [`${REF}/${name}`, `${REF}/cvm-pwfile`],
+    [`${dist}/${name}`, `${dist}/cvm-pwfile`],
+  ];
 
   Deno.test(`${name}: the next program cannot read fd 3 (a file), as with the reference`, async () => {
     if (!have(`${REF}/${name}`)) return;
@@ -96,12 +101,7 @@ for (const v of ["", "v1"]) {
         "od -An -c <&3 2>/dev/null || echo closed",
       ];
       const outcomes = [];
-      for (
-        const [program, module] of [[`${REF}/${name}`, `${REF}/cvm-pwfile`], [
-          `${dist}/${name}`,
-          `${dist}/cvm-pwfile`,
-        ]]
-      ) {
+      for (const [program, module] of THEIRS_THEN_OURS) {
         const out = await checkpassword(
           program,
           [module, ...next],
@@ -134,12 +134,7 @@ for (const v of ["", "v1"]) {
       );
       Deno.chmodSync(spy, 0o755);
       const seen = [];
-      for (
-        const [program, module] of [[`${REF}/${name}`, `${REF}/cvm-pwfile`], [
-          `${dist}/${name}`,
-          `${dist}/cvm-pwfile`,
-        ]]
-      ) {
+      for (const [program, module] of THEIRS_THEN_OURS) {
         const out = await checkpassword(
           program,
           [spy, "/bin/true"],
@@ -169,12 +164,7 @@ for (const v of ["", "v1"]) {
         ["bob", 2, ""],
       ];
       for (const [input, code, stdout] of cases) {
-        for (
-          const [program, module] of [[`${REF}/${name}`, `${REF}/cvm-pwfile`], [
-            `${dist}/${name}`,
-            `${dist}/cvm-pwfile`,
-          ]]
-        ) {
+        for (const [program, module] of THEIRS_THEN_OURS) {
           const fd = socketWithInput(enc(input));
           try {
             const out = await checkpassword(

@@ -19,26 +19,9 @@ import {
   waitUntil,
   which,
 } from "./_helpers.ts";
-import { run, tempDir } from "../_helpers.ts";
+import { exists, readTextOrEmpty, run, tempDir } from "../_helpers.ts";
 
 const TAI64N = "@[0-9a-f]{24}";
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readLog(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
-  }
-}
 
 Deno.test("e2e daemontools: svscan runs our cvm-pwfile service, multilog logs + and -, svc -d stops it", async () => {
   const programs = requirePrograms("daemontools", [
@@ -84,11 +67,14 @@ Deno.test("e2e daemontools: svscan runs our cvm-pwfile service, multilog logs + 
       env: { PATH: `${dist}:/usr/local/bin:/usr/bin:/bin` },
     });
     const context = () =>
-      `svscan:\n${scan!.output()}\nlog:\n${readLog(logFile)}`;
+      `svscan:\n${scan!.output()}\nlog:\n${readTextOrEmpty(logFile)}`;
     await waitUntil("the module's socket", () => exists(socket), context);
     await waitUntil(
       "Starting. in the log",
-      () => new RegExp(`^${TAI64N} Starting\\.$`, "m").test(readLog(logFile)),
+      () =>
+        new RegExp(`^${TAI64N} Starting\\.$`, "m").test(
+          readTextOrEmpty(logFile),
+        ),
       context,
     );
 
@@ -102,7 +88,8 @@ Deno.test("e2e daemontools: svscan runs our cvm-pwfile service, multilog logs + 
     expect(/^user name: +bob$/m.test(ok.stdout), `facts: ${ok.stdout}`);
     await waitUntil(
       "a timestamped '+ bob' line",
-      () => new RegExp(`^${TAI64N} \\+ bob$`, "m").test(readLog(logFile)),
+      () =>
+        new RegExp(`^${TAI64N} \\+ bob$`, "m").test(readTextOrEmpty(logFile)),
       context,
     );
 
@@ -115,18 +102,27 @@ Deno.test("e2e daemontools: svscan runs our cvm-pwfile service, multilog logs + 
     assertEquals(bad.code, 100);
     await waitUntil(
       "a timestamped '- bob' line",
-      () => new RegExp(`^${TAI64N} - bob$`, "m").test(readLog(logFile)),
+      () => new RegExp(`^${TAI64N} - bob$`, "m").test(readTextOrEmpty(logFile)),
       context,
     );
-    expect(!readLog(logFile).includes("secret"), "a password was logged");
-    expect(!readLog(logFile).includes("wrong"), "a password was logged");
+    expect(
+      !readTextOrEmpty(logFile).includes("secret"),
+      "a password was logged",
+    );
+    expect(
+      !readTextOrEmpty(logFile).includes("wrong"),
+      "a password was logged",
+    );
 
     const down = await run(programs.svc, ["-d", `${scanDir}/${name}`]);
     assertEquals(down.code, 0, down.stderr);
     await waitUntil("the socket to go", () => !exists(socket), context);
     await waitUntil(
       "a timestamped 'Stopping.' line",
-      () => new RegExp(`^${TAI64N} Stopping\\.$`, "m").test(readLog(logFile)),
+      () =>
+        new RegExp(`^${TAI64N} Stopping\\.$`, "m").test(
+          readTextOrEmpty(logFile),
+        ),
       context,
     );
   } finally {

@@ -27,7 +27,7 @@ import {
   waitForListener,
   within,
 } from "./_helpers.ts";
-import { run, tempDir } from "../_helpers.ts";
+import { exists, readTextOrEmpty, run, tempDir } from "../_helpers.ts";
 import { getpwnam } from "../../sys/passwd.ts";
 
 /** Where Debian's dovecot keeps its helpers. */
@@ -36,28 +36,11 @@ const LIBEXEC = "/usr/lib/dovecot";
 const MAIL_UID = 65534;
 const MAIL_GID = 65534;
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readText(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
-  }
-}
-
 Deno.test("e2e dovecot: IMAP LOGIN with passdb checkpassword = our cvm-checkpassword, userdb prefetch", async (t) => {
   const programs = requirePrograms("dovecot", ["dovecot", "doveadm"]);
   if (!programs) return;
   for (const helper of ["checkpassword-reply", "imap", "imap-login"]) {
-    if (!exists(`${LIBEXEC}/${helper}`)) {
+    if (!exists(`${LIBEXEC}/${helper}`, { followLinks: true })) {
       skip(
         "dovecot",
         `${LIBEXEC}/${helper} is missing (dovecot-core, dovecot-imapd)`,
@@ -151,7 +134,9 @@ Deno.test("e2e dovecot: IMAP LOGIN with passdb checkpassword = our cvm-checkpass
     const [module, lookupModule] = modules;
 
     const port = freeTcpPort();
-    const snippet = readText(`${root}/examples/dovecot/cvm-checkpassword.conf`)
+    const snippet = readTextOrEmpty(
+      `${root}/examples/dovecot/cvm-checkpassword.conf`,
+    )
       .replaceAll("/usr/local/bin/", `${dist}/`)
       .replaceAll("/run/cvm-unix.sock", socket);
     expect(
@@ -196,7 +181,7 @@ Deno.test("e2e dovecot: IMAP LOGIN with passdb checkpassword = our cvm-checkpass
     );
     dovecot = spawnGroup(programs.dovecot, ["-F", "-c", conf]);
     const context = () =>
-      `dovecot:\n${dovecot!.output()}\nlog:\n${readText(log)}`;
+      `dovecot:\n${dovecot!.output()}\nlog:\n${readTextOrEmpty(log)}`;
     await waitForListener(port, dovecot).catch((e) => {
       throw new Error(`${e.message}\n${context()}`);
     });
@@ -221,7 +206,9 @@ Deno.test("e2e dovecot: IMAP LOGIN with passdb checkpassword = our cvm-checkpass
         await c.send("a4 LOGOUT");
         await c.readUntil((l) => l.startsWith("a4 "));
         // Dovecot ran the mail process as the uid/gid handed back.
-        const userdb = readText(log).match(/userdb out: USER\t\S+\tbob\t.*/);
+        const userdb = readTextOrEmpty(log).match(
+          /userdb out: USER\t\S+\tbob\t.*/,
+        );
         expect(userdb !== null, `a userdb reply for bob\n${context()}`);
         expect(userdb![0].includes(`uid=${MAIL_UID}`), userdb![0]);
         expect(userdb![0].includes(`gid=${MAIL_GID}`), userdb![0]);

@@ -13,7 +13,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { dist, ensureDist, expect, root } from "../e2e/_helpers.ts";
-import { run, tempDir } from "../_helpers.ts";
+import { exists, run, tempDir } from "../_helpers.ts";
 import { listing, listingDiff } from "./_helpers.ts";
 import { checkInstall } from "../../installer/check.ts";
 import { install } from "../../installer/install.ts";
@@ -335,12 +335,3 @@ Deno.test("e2e installer: deno compile (with $DENORT_BIN): the real binary insta
     tmp.cleanup();
   }
 });
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

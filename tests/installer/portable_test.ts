@@ -23,7 +23,14 @@ import {
   startServer,
   which,
 } from "../e2e/_helpers.ts";
-import { have, REF, run, type RunResult, tempDir } from "../_helpers.ts";
+import {
+  exists,
+  have,
+  REF,
+  run,
+  type RunResult,
+  tempDir,
+} from "../_helpers.ts";
 import { copyCheckout, hider, listing, listingDiff } from "./_helpers.ts";
 
 const PASSWD = "bob:pw:65534:65534:Bob:/:/bin/sh\n";
@@ -127,7 +134,9 @@ Deno.test("e2e portable: installed from a copy of the checkout, moved with cp -a
       root,
       Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
     ];
-    const hide = await hider(hidden.filter(exists));
+    const hide = await hider(
+      hidden.filter((path) => exists(path, { followLinks: true })),
+    );
     if (hide === undefined) {
       console.log("note: cannot unshare a mount namespace; deno stays visible");
     }
@@ -342,12 +351,3 @@ Deno.test("e2e portable: installed from a copy of the checkout, moved with cp -a
     tmp.cleanup();
   }
 });
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

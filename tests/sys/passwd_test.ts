@@ -7,16 +7,7 @@ import {
   getspnam,
 } from "../../sys/passwd.ts";
 import { verifyCrypt } from "../../sys/crypt.ts";
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-function assertEquals<T>(actual: T, expected: T): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  assert(a === e, `expected ${e}, got ${a}`);
-}
+import { assert, assertEquals } from "./_assert.ts";
 
 const USER = "cvmsystest";
 // More groups than getgrouplist()'s first 64-entry guess, to exercise growth.

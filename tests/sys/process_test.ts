@@ -7,16 +7,7 @@ import {
   setegid,
   seteuid,
 } from "../../sys/process.ts";
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-function assertEquals<T>(actual: T, expected: T): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  assert(a === e, `expected ${e}, got ${a}`);
-}
+import { assert, assertEquals } from "./_assert.ts";
 
 const PROCESS_TS = new URL("../../sys/process.ts", import.meta.url).href;
 

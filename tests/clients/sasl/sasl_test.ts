@@ -16,7 +16,7 @@ import {
   SaslCode,
   type SaslIo,
   saslMechanisms,
-} from "../../../clients/sasl/sasl.ts";
+} from "../../../clients/sasl/mod.ts";
 import { dist, ensureDist, tempDir } from "../../_helpers.ts";
 
 const encoder = new TextEncoder();

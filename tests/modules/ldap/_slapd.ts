@@ -359,41 +359,58 @@ async function must(
   return out.stdout;
 }
 
+/**
+ * A userPassword value as OpenLDAP's slappasswd makes it (with the SHA-2
+ * schemes loaded).
+ *
+ * @param scheme E.g. `{SSHA}`.
+ * @param password The password.
+ * @param extra More slappasswd options (e.g. `-c` with a crypt salt format).
+ */
+export async function slappasswd(
+  scheme: string,
+  password: string,
+  ...extra: string[]
+): Promise<string> {
+  return (await must(SLAPPASSWD, [
+    "-o",
+    "module-path=/usr/lib/ldap",
+    "-o",
+    "module-load=pw-sha2",
+    "-h",
+    scheme,
+    ...extra,
+    "-s",
+    password,
+  ])).trim();
+}
+
+/** A yescrypt crypt(3) hash of the password, as whois's mkpasswd makes it. */
+export async function mkpasswdYescrypt(password: string): Promise<string> {
+  return (await must(MKPASSWD, ["-m", "yescrypt", password])).trim();
+}
+
 /** userPassword for a stored form, made by the OpenLDAP and whois tools. */
 async function storedPassword(u: TestUser): Promise<string> {
-  const slappasswd = (scheme: string, ...extra: string[]) =>
-    must(SLAPPASSWD, [
-      "-o",
-      "module-path=/usr/lib/ldap",
-      "-o",
-      "module-load=pw-sha2",
-      "-h",
-      scheme,
-      ...extra,
-      "-s",
-      u.password,
-    ]).then((s) => s.trim());
   switch (u.store) {
     case "ssha":
-      return await slappasswd("{SSHA}");
+      return await slappasswd("{SSHA}", u.password);
     case "sha":
-      return await slappasswd("{SHA}");
+      return await slappasswd("{SHA}", u.password);
     case "md5":
-      return await slappasswd("{MD5}");
+      return await slappasswd("{MD5}", u.password);
     case "smd5":
-      return await slappasswd("{SMD5}");
+      return await slappasswd("{SMD5}", u.password);
     case "ssha512":
-      return await slappasswd("{SSHA512}");
+      return await slappasswd("{SSHA512}", u.password);
     case "crypt-sha512":
-      return await slappasswd("{CRYPT}", "-c", "$6$%.16s");
+      return await slappasswd("{CRYPT}", u.password, "-c", "$6$%.16s");
     case "yescrypt":
-      return "{CRYPT}" +
-        (await must(MKPASSWD, ["-m", "yescrypt", u.password])).trim();
-    case "locked-crypt":
-      return (await slappasswd("{CRYPT}", "-c", "$6$%.16s")).replace(
-        "{CRYPT}",
-        "{CRYPT}!",
-      );
+      return "{CRYPT}" + await mkpasswdYescrypt(u.password);
+    case "locked-crypt": {
+      const crypt = await slappasswd("{CRYPT}", u.password, "-c", "$6$%.16s");
+      return crypt.replace("{CRYPT}", "{CRYPT}!");
+    }
     case "star":
       return "*";
     case "cleartext":

@@ -7,31 +7,12 @@ import {
   isLockedPassword,
   verifyUserPassword,
 } from "../../../modules/ldap/mod.ts";
-import { run } from "../../_helpers.ts";
-import { slapdAvailable } from "./_slapd.ts";
+import { have, run } from "../../_helpers.ts";
+import { stopIdleArgon2Workers } from "../../../modules/passwords/argon2.ts";
+import { mkpasswdYescrypt, slapdAvailable, slappasswd } from "./_slapd.ts";
 
 const available = slapdAvailable();
 const enc = (s: string) => new TextEncoder().encode(s);
-
-async function tool(cmd: string, args: string[]): Promise<string> {
-  const out = await run(cmd, args);
-  if (out.code !== 0) throw new Error(`${cmd} failed: ${out.stderr}`);
-  return out.stdout.trim();
-}
-
-function slappasswd(scheme: string, password: string, ...extra: string[]) {
-  return tool("/usr/sbin/slappasswd", [
-    "-o",
-    "module-path=/usr/lib/ldap",
-    "-o",
-    "module-load=pw-sha2",
-    "-h",
-    scheme,
-    ...extra,
-    "-s",
-    password,
-  ]);
-}
 
 Deno.test({
   name:
@@ -58,7 +39,7 @@ Deno.test({
       ),
       await slappasswd("{CRYPT}", password, "-c", "$6$%.16s"),
       await slappasswd("{CRYPT}", password, "-c", "$1$%.8s"),
-      "{CRYPT}" + await tool("/usr/bin/mkpasswd", ["-m", "yescrypt", password]),
+      "{CRYPT}" + await mkpasswdYescrypt(password),
       password,
     ];
     for (const value of stored) {
@@ -131,4 +112,48 @@ Deno.test("verifyUserPassword() compares plain text byte for byte, non-UTF-8 byt
     false,
   );
   assertEquals(await verifyUserPassword("abc", enc("abcd")), false);
+});
+
+Deno.test({
+  name:
+    "verifyUserPassword() checks every scheme of the registry: Dovecot's values as doveadm pw makes them",
+  ignore: !have("/usr/bin/doveadm"),
+  fn: async () => {
+    const password = "pässword 2";
+    try {
+      for (
+        const scheme of [
+          "ARGON2ID",
+          "BLF-CRYPT",
+          "SHA512-CRYPT",
+          "PBKDF2",
+          "SCRAM-SHA-256",
+          "CRAM-MD5",
+          "SSHA512.HEX",
+        ]
+      ) {
+        const made = await run("/usr/bin/doveadm", [
+          "pw",
+          "-s",
+          scheme,
+          "-p",
+          password,
+        ]);
+        assertEquals(made.code, 0, made.stderr);
+        const value = made.stdout.trim();
+        assertEquals(
+          await verifyUserPassword(value, enc(password)),
+          true,
+          value,
+        );
+        assertEquals(
+          await verifyUserPassword(value, enc(password + "x")),
+          false,
+          value,
+        );
+      }
+    } finally {
+      stopIdleArgon2Workers();
+    }
+  },
 });

@@ -9,12 +9,15 @@
 
 import postgres from "postgres";
 import mysql from "mysql2/promise";
+import { DatabaseSync } from "node:sqlite";
 import {
+  ensureDist,
   REF,
   run,
   type RunResult,
   type Server,
   startServer,
+  tempDir,
 } from "../../_helpers.ts";
 
 /** Where the test PostgreSQL is. */
@@ -207,6 +210,60 @@ export async function createPgSchema(
   };
 }
 
+/**
+ * Writes an SQLite file holding an `accounts` table (the twelve columns in
+ * {@linkcode QUERY12}'s order, untyped) with the rows' password, username,
+ * user and group IDs, directory and domain.
+ *
+ * @param path The file to create.
+ * @param rows The accounts.
+ */
+export function writeSqliteAccounts(
+  path: string,
+  rows: readonly AccountRow[],
+): void {
+  const db = new DatabaseSync(path);
+  db.exec(
+    "CREATE TABLE accounts (password, username, userid, groupid, directory, realname, shell, groupname, domain, sys_username, sys_directory, mailbox)",
+  );
+  const insert = db.prepare(
+    "INSERT INTO accounts (password, username, userid, groupid, directory, domain) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  for (const row of rows) {
+    insert.run(
+      row.password,
+      row.username,
+      row.userid,
+      row.groupid,
+      row.directory,
+      row.domain,
+    );
+  }
+  db.close();
+}
+
+/**
+ * Builds `dist/`, runs `fn` with an SQLite file of the rows (see
+ * {@linkcode writeSqliteAccounts}) in a fresh directory, then removes it.
+ *
+ * @param rows The accounts.
+ * @param fn Gets the file's path and its directory.
+ */
+export async function withSqliteAccounts(
+  rows: readonly AccountRow[],
+  fn: (path: string, dir: string) => Promise<void>,
+): Promise<void> {
+  await ensureDist();
+  const dir = tempDir();
+  try {
+    const path = `${dir.path}/accounts.db`;
+    writeSqliteAccounts(path, rows);
+    await fn(path, dir.path);
+  } finally {
+    dir.cleanup();
+  }
+}
+
 /** A MariaDB database of a test's own, holding `accounts`. */
 export interface MyDatabase {
   /** The database's name. */
@@ -273,6 +330,82 @@ export async function createMyDatabase(
   };
 }
 
+/** A database (PostgreSQL schema or MariaDB database) of a test's own. */
+export type TestDatabase = PgSchema | MyDatabase;
+
+/** One of the database servers, as the tests of its module see it. */
+export interface SqlServer {
+  /** The module's name after `cvm-`. */
+  module: "pgsql" | "mysql";
+  /** The server's name, for test names and skip lines. */
+  label: string;
+  /** Its TCP port on 127.0.0.1. */
+  port: number;
+  /** The prefix of the module's own variables (`_QUERY`, `_PWCMP`, `_POSTQ`). */
+  prefix: "CVM_PGSQL" | "CVM_MYSQL";
+  /** The module's variables that say where and as whom to connect. */
+  connection: { port: string; user: string; password: string; db: string };
+  /** The SQL type of a text column. */
+  textType: string;
+  /** Makes a database of the test's own holding the rows. */
+  create(rows: readonly AccountRow[]): Promise<TestDatabase>;
+}
+
+/** PostgreSQL and cvm-pgsql. */
+export const POSTGRESQL: SqlServer = {
+  module: "pgsql",
+  label: "PostgreSQL",
+  port: PG.port,
+  prefix: "CVM_PGSQL",
+  connection: {
+    port: "PGPORT",
+    user: "PGUSER",
+    password: "PGPASSWORD",
+    db: "PGDATABASE",
+  },
+  textType: "text",
+  create: (rows) => createPgSchema(rows),
+};
+
+/** MariaDB and cvm-mysql. */
+export const MARIADB: SqlServer = {
+  module: "mysql",
+  label: "MariaDB",
+  port: MY.port,
+  prefix: "CVM_MYSQL",
+  connection: {
+    port: "CVM_MYSQL_PORT",
+    user: "CVM_MYSQL_USER",
+    password: "CVM_MYSQL_PASS",
+    db: "CVM_MYSQL_DB",
+  },
+  textType: "varchar(255)",
+  create: (rows) => createMyDatabase(rows),
+};
+
+/** Whether a database server is up (see serviceAvailable: skip or fail). */
+export function serverAvailable(server: SqlServer): Promise<boolean> {
+  return serviceAvailable(server.label, server.port);
+}
+
+/**
+ * Builds `dist/`, runs `fn` with a fresh database of the server holding the
+ * rows, then drops it.
+ */
+export async function withDatabase(
+  server: SqlServer,
+  rows: readonly AccountRow[],
+  fn: (db: TestDatabase) => Promise<void>,
+): Promise<void> {
+  await ensureDist();
+  const db = await server.create(rows);
+  try {
+    await fn(db);
+  } finally {
+    await db.drop();
+  }
+}
+
 /** The outcome of running a program. */
 export type Outcome = Pick<RunResult, "code" | "stdout" | "stderr">;
 
@@ -327,6 +460,21 @@ export async function runModule(
   await writer.close().catch(() => {});
   const out = await child.output();
   return { code: out.code, stdout: out.stdout };
+}
+
+/**
+ * Polls every 25 ms until `check` is true, giving up (with an error) after
+ * `tries` polls.
+ */
+export async function until(
+  check: () => Promise<boolean>,
+  tries = 200,
+): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("condition not reached");
 }
 
 /** A module server whose stdout (log) and stderr are captured. */

@@ -17,24 +17,25 @@ import { CredentialType } from "../../../protocol/mod.ts";
 import { dist, ensureDist } from "../../_helpers.ts";
 import {
   type CapturedServer,
-  createMyDatabase,
-  createPgSchema,
-  MY,
+  MARIADB,
   type Outcome,
-  PG,
+  POSTGRESQL,
   QUERY12,
   REF,
   referenceAvailable,
   runWith,
-  serviceAvailable,
+  serverAvailable,
+  type SqlServer,
   startCaptured,
+  type TestDatabase,
   uniqueName,
+  until,
 } from "./_helpers.ts";
 import { startProxy, type TcpProxy } from "./_proxy.ts";
 import { accountRows } from "./_scenarios.ts";
 
-const pgUp = await serviceAvailable("PostgreSQL", PG.port);
-const myUp = await serviceAvailable("MariaDB", MY.port);
+const pgUp = await serverAvailable(POSTGRESQL);
+const myUp = await serverAvailable(MARIADB);
 const TESTCLIENT = referenceAvailable("cvm-testclient")
   ? `${REF}/cvm-testclient`
   : `${dist}/cvm-testclient`;
@@ -43,15 +44,6 @@ const SECRET = "hunter2-never-printed";
 
 function ask(socket: string, args: string[]): Promise<Outcome> {
   return runWith(TESTCLIENT, [`cvm-local:${socket}`, ...args], {});
-}
-
-/** Polls until `check` is true (bounded: gives up after `tries`). */
-async function until(check: () => Promise<boolean>, tries = 200) {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("condition not reached");
 }
 
 interface Rig {
@@ -159,80 +151,88 @@ async function finish(rig: Rig | undefined, cleanup: () => Promise<void>) {
   }
 }
 
-/** A slow query: `nul` sleeps two seconds on the server. */
-const PG_SLOW_QUERY = QUERY12 +
-  " AND (username <> 'nul' OR (SELECT true FROM pg_sleep(2)))";
-const MY_SLOW_QUERY = QUERY12 + " AND (username <> 'nul' OR SLEEP(2) = 0)";
-
-async function pgRig(query: string, extra: Record<string, string> = {}) {
-  await ensureDist();
-  const schema = await createPgSchema(ROWS);
-  const proxy = startProxy(PG.port);
-  const dir = Deno.makeTempDirSync({ prefix: "cvm-fault-" });
-  const socket = `${dir}/s`;
-  const app = uniqueName("cvmfault");
-  const cleanup = async () => {
-    await proxy.close();
-    await schema.drop();
-    Deno.removeSync(dir, { recursive: true });
-  };
-  try {
-    const server = await startCaptured(`${dist}/cvm-pgsql-local`, [socket], {
-      ...schema.env,
-      PGPORT: String(proxy.port),
-      PGPASSWORD: SECRET,
-      PGAPPNAME: app,
-      CVM_PGSQL_QUERY: query,
-      ...extra,
-    });
-    const rig: Rig = {
-      proxy,
-      server,
-      socket,
-      sleeping: async () => {
-        const rows = await schema.exec(
-          "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE '%pg_sleep%' AND state = 'active'",
-          [app],
-        );
-        return Number(rows[0][0]) > 0;
-      },
-    };
-    return { rig, cleanup };
-  } catch (e) {
-    await cleanup();
-    throw e;
-  }
+/** A database server, and what its module's faults need to know of it. */
+interface FaultServer {
+  /** The server. */
+  server: SqlServer;
+  /** Whether it is up. */
+  up: boolean;
+  /** A slow query: `nul` sleeps two seconds on the server. */
+  slowQuery: string;
+  /** The module's environment pointing it at the proxy; `tag` is unique to the test. */
+  env(proxyPort: number, tag: string): Record<string, string>;
+  /** Whether the module's slow query is running on the server now. */
+  sleeping(db: TestDatabase, tag: string): Promise<boolean>;
 }
 
-async function myRig(query: string, extra: Record<string, string> = {}) {
+const SERVERS: FaultServer[] = [
+  {
+    server: POSTGRESQL,
+    up: pgUp,
+    slowQuery: QUERY12 +
+      " AND (username <> 'nul' OR (SELECT true FROM pg_sleep(2)))",
+    env: (proxyPort, tag) => ({
+      PGPORT: String(proxyPort),
+      PGPASSWORD: SECRET,
+      PGAPPNAME: tag,
+    }),
+    sleeping: async (db, tag) => {
+      const rows = await db.exec(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE '%pg_sleep%' AND state = 'active'",
+        [tag],
+      );
+      return Number(rows[0][0]) > 0;
+    },
+  },
+  {
+    server: MARIADB,
+    up: myUp,
+    slowQuery: QUERY12 + " AND (username <> 'nul' OR SLEEP(2) = 0)",
+    env: (proxyPort) => ({ CVM_MYSQL_PORT: String(proxyPort) }),
+    sleeping: async (db) => {
+      const rows = await db.exec(
+        "SELECT count(*) FROM information_schema.processlist WHERE db = ? AND info LIKE '%SLEEP(2)%' AND id <> CONNECTION_ID()",
+        [db.name],
+      );
+      return Number(rows[0][0]) > 0;
+    },
+  },
+];
+
+/** A `-local` server over a fresh database reached through a proxy. */
+async function startRig(
+  fault: FaultServer,
+  query: string,
+  extra: Record<string, string>,
+) {
+  const { server } = fault;
   await ensureDist();
-  const db = await createMyDatabase(ROWS);
-  const proxy = startProxy(MY.port);
+  const db = await server.create(ROWS);
+  const proxy = startProxy(server.port);
   const dir = Deno.makeTempDirSync({ prefix: "cvm-fault-" });
   const socket = `${dir}/s`;
+  const tag = uniqueName("cvmfault");
   const cleanup = async () => {
     await proxy.close();
     await db.drop();
     Deno.removeSync(dir, { recursive: true });
   };
   try {
-    const server = await startCaptured(`${dist}/cvm-mysql-local`, [socket], {
-      ...db.env,
-      CVM_MYSQL_PORT: String(proxy.port),
-      CVM_MYSQL_QUERY: query,
-      ...extra,
-    });
+    const module = await startCaptured(
+      `${dist}/cvm-${server.module}-local`,
+      [socket],
+      {
+        ...db.env,
+        ...fault.env(proxy.port, tag),
+        [`${server.prefix}_QUERY`]: query,
+        ...extra,
+      },
+    );
     const rig: Rig = {
       proxy,
-      server,
+      server: module,
       socket,
-      sleeping: async () => {
-        const rows = await db.exec(
-          "SELECT count(*) FROM information_schema.processlist WHERE db = ? AND info LIKE '%SLEEP(2)%' AND id <> CONNECTION_ID()",
-          [db.name],
-        );
-        return Number(rows[0][0]) > 0;
-      },
+      sleeping: () => fault.sleeping(db, tag),
     };
     return { rig, cleanup };
   } catch (e) {
@@ -243,95 +243,46 @@ async function myRig(query: string, extra: Record<string, string> = {}) {
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 
-Deno.test({
-  name:
-    "cvm-pgsql-local: while PostgreSQL is unreachable requests answer IO (logged ?), and succeed again once it is back, without a restart",
-  ignore: !pgUp,
-  ...options,
-  fn: async () => {
-    const { rig, cleanup } = await pgRig(QUERY12);
-    try {
-      await outage(rig);
-    } finally {
-      await finish(rig, cleanup);
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "cvm-pgsql-local: a connection cut in the middle of a query is IO, and the next request reconnects",
-  ignore: !pgUp,
-  ...options,
-  fn: async () => {
-    const { rig, cleanup } = await pgRig(PG_SLOW_QUERY);
-    try {
-      await midQuery(rig);
-    } finally {
-      await finish(rig, cleanup);
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "cvm-mysql-local: while MariaDB is unreachable requests answer IO (logged ?), and succeed again once it is back, without a restart",
-  ignore: !myUp,
-  ...options,
-  fn: async () => {
-    const { rig, cleanup } = await myRig(QUERY12);
-    try {
-      await outage(rig);
-    } finally {
-      await finish(rig, cleanup);
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "cvm-mysql-local: a connection cut in the middle of a query is IO, and the next request reconnects",
-  ignore: !myUp,
-  ...options,
-  fn: async () => {
-    const { rig, cleanup } = await myRig(MY_SLOW_QUERY);
-    try {
-      await midQuery(rig);
-    } finally {
-      await finish(rig, cleanup);
-    }
-  },
-});
-
 /** A short deadline, so the hang tests end soon (they assert codes, not times). */
 const SHORT_DEADLINE = { CVM_SQL_TIMEOUT: "0.5" };
 
-Deno.test({
-  name:
-    "cvm-pgsql-local: while PostgreSQL hangs requests answer IO past $CVM_SQL_TIMEOUT, and succeed again once it heals, without a restart",
-  ignore: !pgUp,
-  ...options,
-  fn: async () => {
-    const { rig, cleanup } = await pgRig(QUERY12, SHORT_DEADLINE);
-    try {
-      await hang(rig);
-    } finally {
-      await finish(rig, cleanup);
-    }
-  },
-});
+for (const fault of SERVERS) {
+  const faultTest = (
+    name: string,
+    query: string,
+    extra: Record<string, string>,
+    scenario: (rig: Rig) => Promise<void>,
+  ) =>
+    Deno.test({
+      name: `cvm-${fault.server.module}-local: ${name}`,
+      ignore: !fault.up,
+      ...options,
+      fn: async () => {
+        const { rig, cleanup } = await startRig(fault, query, extra);
+        try {
+          await scenario(rig);
+        } finally {
+          await finish(rig, cleanup);
+        }
+      },
+    });
 
-Deno.test({
-  name:
-    "cvm-mysql-local: while MariaDB hangs requests answer IO past $CVM_SQL_TIMEOUT, and succeed again once it heals, without a restart",
-  ignore: !myUp,
-  ...options,
-  fn: async () => {
-    const { rig, cleanup } = await myRig(QUERY12, SHORT_DEADLINE);
-    try {
-      await hang(rig);
-    } finally {
-      await finish(rig, cleanup);
-    }
-  },
-});
+  faultTest(
+    `while ${fault.server.label} is unreachable requests answer IO (logged ?), and succeed again once it is back, without a restart`,
+    QUERY12,
+    {},
+    outage,
+  );
+  faultTest(
+    "a connection cut in the middle of a query is IO, and the next request reconnects",
+    fault.slowQuery,
+    {},
+    midQuery,
+  );
+  faultTest(
+    `while ${fault.server.label} hangs requests answer IO past $CVM_SQL_TIMEOUT, and succeed again once it heals, without a restart`,
+    QUERY12,
+    SHORT_DEADLINE,
+    hang,
+  );
+}

@@ -7,25 +7,24 @@
  * mode and in a local server.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import { dist, ensureDist, run, tempDir } from "../../_helpers.ts";
+import { dist, run, tempDir } from "../../_helpers.ts";
 import {
-  createMyDatabase,
-  createPgSchema,
-  MY,
-  PG,
+  MARIADB,
+  POSTGRESQL,
   QUERY12,
   REF,
   referenceAvailable,
-  serviceAvailable,
+  serverAvailable,
   startCaptured,
+  withDatabase,
+  withSqliteAccounts,
 } from "./_helpers.ts";
 import { accountRows } from "./_scenarios.ts";
 import { authenticate } from "../../../clients/client.ts";
 import { encodeRequestV2, type Tagged } from "../../../protocol/mod.ts";
 
-const pgUp = await serviceAvailable("PostgreSQL", PG.port);
-const myUp = await serviceAvailable("MariaDB", MY.port);
+const pgUp = await serverAvailable(POSTGRESQL);
+const myUp = await serverAvailable(MARIADB);
 const ROWS = accountRows("*");
 const encoder = new TextEncoder();
 const options = { sanitizeOps: false, sanitizeResources: false };
@@ -113,79 +112,35 @@ async function sameAsReference(
   }
 }
 
-Deno.test({
-  name:
-    "cvm-pgsql: an account or domain with a NUL is rejected (100) before any query, exactly as the reference",
-  ignore: !pgUp,
-  ...options,
-  fn: async (t) => {
-    await ensureDist();
-    const schema = await createPgSchema(ROWS);
-    try {
-      await sameAsReference(t, "cvm-pgsql", {
-        ...schema.env,
-        CVM_PGSQL_QUERY: QUERY12,
-      });
-    } finally {
-      await schema.drop();
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "cvm-mysql: an account or domain with a NUL is rejected (100) before any query, exactly as the reference",
-  ignore: !myUp,
-  ...options,
-  fn: async (t) => {
-    await ensureDist();
-    const db = await createMyDatabase(ROWS);
-    try {
-      await sameAsReference(t, "cvm-mysql", {
-        ...db.env,
-        CVM_MYSQL_QUERY: QUERY12,
-      });
-    } finally {
-      await db.drop();
-    }
-  },
-});
+for (const [server, up] of [[POSTGRESQL, pgUp], [MARIADB, myUp]] as const) {
+  Deno.test({
+    name:
+      `cvm-${server.module}: an account or domain with a NUL is rejected (100) before any query, exactly as the reference`,
+    ignore: !up,
+    ...options,
+    fn: (t) =>
+      withDatabase(
+        server,
+        ROWS,
+        (db) =>
+          sameAsReference(t, `cvm-${server.module}`, {
+            ...db.env,
+            [`${server.prefix}_QUERY`]: QUERY12,
+          }),
+      ),
+  });
+}
 
 Deno.test({
   name:
     "cvm-sqlite: an account or domain with a NUL is rejected (100) before any query",
   ...options,
-  fn: async (t) => {
-    await ensureDist();
-    const dir = tempDir();
-    try {
-      const path = `${dir.path}/accounts.db`;
-      const db = new DatabaseSync(path);
-      db.exec(
-        "CREATE TABLE accounts (password, username, userid, groupid, directory, realname, shell, groupname, domain, sys_username, sys_directory, mailbox)",
-      );
-      const insert = db.prepare(
-        "INSERT INTO accounts (password, username, userid, groupid, directory, domain) VALUES (?, ?, ?, ?, ?, ?)",
-      );
-      for (const row of ROWS) {
-        insert.run(
-          row.password,
-          row.username,
-          row.userid,
-          row.groupid,
-          row.directory,
-          row.domain,
-        );
-      }
-      db.close();
-      await sameAsReference(t, "cvm-sqlite", {
+  fn: (t) =>
+    withSqliteAccounts(ROWS, (path) =>
+      sameAsReference(t, "cvm-sqlite", {
         CVM_SQLITE_DB: path,
         CVM_SQLITE_QUERY: QUERY12,
-      }, false); // Debian ships no cvm-sqlite
-    } finally {
-      dir.cleanup();
-    }
-  },
+      }, false)), // Debian ships no cvm-sqlite
 });
 
 Deno.test({
@@ -193,33 +148,31 @@ Deno.test({
     "cvm-pgsql-local: an account with a NUL is rejected (100, logged -), never IO, and the server answers the next request",
   ignore: !pgUp,
   ...options,
-  fn: async () => {
-    await ensureDist();
-    const schema = await createPgSchema(ROWS);
-    const dir = tempDir();
-    const socket = `${dir.path}/s`;
-    const server = await startCaptured(`${dist}/cvm-pgsql-local`, [socket], {
-      ...schema.env,
-      CVM_PGSQL_QUERY: QUERY12,
-    });
-    try {
-      const module = `cvm-local:${socket}`;
-      const nul = await authenticate(
-        module,
-        credentials(["bob\0", undefined, "secret"]),
-      );
-      assertEquals(nul.code, 100);
-      const next = await authenticate(
-        module,
-        credentials(["bob", undefined, "secret"]),
-      );
-      assertEquals(next.code, 0);
-      await server.waitForLines(3);
-      assertEquals(server.log.slice(1, 3), ["- bob?", "+ bob"]);
-    } finally {
-      await server.stop();
-      await schema.drop();
-      dir.cleanup();
-    }
-  },
+  fn: () =>
+    withDatabase(POSTGRESQL, ROWS, async (db) => {
+      const dir = tempDir();
+      const socket = `${dir.path}/s`;
+      const server = await startCaptured(`${dist}/cvm-pgsql-local`, [socket], {
+        ...db.env,
+        CVM_PGSQL_QUERY: QUERY12,
+      });
+      try {
+        const module = `cvm-local:${socket}`;
+        const nul = await authenticate(
+          module,
+          credentials(["bob\0", undefined, "secret"]),
+        );
+        assertEquals(nul.code, 100);
+        const next = await authenticate(
+          module,
+          credentials(["bob", undefined, "secret"]),
+        );
+        assertEquals(next.code, 0);
+        await server.waitForLines(3);
+        assertEquals(server.log.slice(1, 3), ["- bob?", "+ bob"]);
+      } finally {
+        await server.stop();
+        dir.cleanup();
+      }
+    }),
 });

@@ -5,32 +5,25 @@
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import assert from "node:assert/strict";
-import { dist, ensureDist, type Server } from "../../_helpers.ts";
+import { dist, type Server } from "../../_helpers.ts";
 import {
-  createMyDatabase,
-  createPgSchema,
-  MY,
-  PG,
+  MARIADB,
+  POSTGRESQL,
   QUERY12,
   runWith,
-  serviceAvailable,
+  serverAvailable,
+  type SqlServer,
   startCaptured,
+  type TestDatabase,
   uniqueName,
+  until,
+  withDatabase,
 } from "./_helpers.ts";
 import { accountRows } from "./_scenarios.ts";
 
-const pgUp = await serviceAvailable("PostgreSQL", PG.port);
-const myUp = await serviceAvailable("MariaDB", MY.port);
+const pgUp = await serverAvailable(POSTGRESQL);
+const myUp = await serverAvailable(MARIADB);
 const ROWS = accountRows("*");
-
-/** Polls until `check` is true (bounded: gives up after `tries`). */
-async function until(check: () => Promise<boolean>, tries = 400) {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("condition not reached");
-}
 
 /**
  * Logs in, notes the server's sessions, sends SIGHUP, and checks that the
@@ -54,8 +47,9 @@ async function reconnects(
 
   Deno.kill(server.pid, "SIGHUP");
   await server.waitFor(/^Reloading\.$/);
-  await until(async () =>
-    (await sessions()).every((id) => !before.includes(id))
+  await until(
+    async () => (await sessions()).every((id) => !before.includes(id)),
+    400,
   );
   assert.ok(server.running(), "alive after SIGHUP");
 
@@ -76,60 +70,67 @@ async function reconnects(
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 
-Deno.test({
-  name:
-    "SIGHUP: cvm-pgsql-local drops its PostgreSQL connections, reconnects and keeps serving",
-  ignore: !pgUp,
-  ...options,
-  fn: async () => {
-    await ensureDist();
-    const schema = await createPgSchema(ROWS);
-    const dir = Deno.makeTempDirSync({ prefix: "cvm-reload-" });
-    const app = uniqueName("cvmreload");
-    let server: Server | undefined;
-    try {
-      server = await startCaptured(`${dist}/cvm-pgsql-local`, [`${dir}/s`], {
-        ...schema.env,
-        PGAPPNAME: app,
-        CVM_PGSQL_QUERY: QUERY12,
-      });
-      await reconnects(server, `${dir}/s`, async () =>
-        (await schema.exec(
-          "SELECT pid::text FROM pg_stat_activity WHERE application_name = $1",
-          [app],
-        )).map((row) => String(row[0])));
-    } finally {
-      await server?.stop();
-      await schema.drop();
-      Deno.removeSync(dir, { recursive: true });
-    }
-  },
-});
+/** A database server, and how to list its module's sessions on it. */
+interface ReloadServer {
+  /** The server. */
+  server: SqlServer;
+  /** Whether it is up. */
+  up: boolean;
+  /** Environment that marks the module's sessions with `tag`. */
+  env(tag: string): Record<string, string>;
+  /** The ids of the module's sessions (not the test's own). */
+  sessions(db: TestDatabase, tag: string): Promise<unknown[][]>;
+}
 
-Deno.test({
-  name:
-    "SIGHUP: cvm-mysql-local drops its MariaDB connections, reconnects and keeps serving",
-  ignore: !myUp,
-  ...options,
-  fn: async () => {
-    await ensureDist();
-    const db = await createMyDatabase(ROWS);
-    const dir = Deno.makeTempDirSync({ prefix: "cvm-reload-" });
-    let server: Server | undefined;
-    try {
-      server = await startCaptured(`${dist}/cvm-mysql-local`, [`${dir}/s`], {
-        ...db.env,
-        CVM_MYSQL_QUERY: QUERY12,
-      });
-      await reconnects(server, `${dir}/s`, async () =>
-        (await db.exec(
-          "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
-          [db.name],
-        )).map((row) => String(row[0])));
-    } finally {
-      await server?.stop();
-      await db.drop();
-      Deno.removeSync(dir, { recursive: true });
-    }
+const SERVERS: ReloadServer[] = [
+  {
+    server: POSTGRESQL,
+    up: pgUp,
+    env: (tag) => ({ PGAPPNAME: tag }),
+    sessions: (db, tag) =>
+      db.exec(
+        "SELECT pid::text FROM pg_stat_activity WHERE application_name = $1",
+        [tag],
+      ),
   },
-});
+  {
+    server: MARIADB,
+    up: myUp,
+    env: () => ({}),
+    sessions: (db) =>
+      db.exec(
+        "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+        [db.name],
+      ),
+  },
+];
+
+for (const { server, up, env, sessions } of SERVERS) {
+  Deno.test({
+    name:
+      `SIGHUP: cvm-${server.module}-local drops its ${server.label} connections, reconnects and keeps serving`,
+    ignore: !up,
+    ...options,
+    fn: () =>
+      withDatabase(server, ROWS, async (db) => {
+        const dir = Deno.makeTempDirSync({ prefix: "cvm-reload-" });
+        const tag = uniqueName("cvmreload");
+        let local: Server | undefined;
+        try {
+          local = await startCaptured(
+            `${dist}/cvm-${server.module}-local`,
+            [`${dir}/s`],
+            { ...db.env, ...env(tag), [`${server.prefix}_QUERY`]: QUERY12 },
+          );
+          await reconnects(
+            local,
+            `${dir}/s`,
+            async () => (await sessions(db, tag)).map((row) => String(row[0])),
+          );
+        } finally {
+          await local?.stop();
+          Deno.removeSync(dir, { recursive: true });
+        }
+      }),
+  });
+}
