@@ -52,6 +52,7 @@ export class InFlight {
   #wake: (() => void) | undefined;
   #idle: (() => void)[] = [];
   #closed = false;
+  #abandoned = false;
 
   /**
    * @param limit The most tasks at once (at least 1).
@@ -124,7 +125,17 @@ export class InFlight {
   }
 
   /**
-   * Waits for the running tasks, at most `ms` milliseconds.
+   * Whether `settle()` gave up waiting: a task still running then has
+   * outlived its server, and must neither log nor reply (a line after
+   * `Stopping.` would tell of an answer nobody got).
+   */
+  get abandoned(): boolean {
+    return this.#abandoned;
+  }
+
+  /**
+   * Waits for the running tasks, at most `ms` milliseconds; past that,
+   * what still runs is abandoned.
    *
    * @param ms The deadline.
    * @returns True when every task finished in time.
@@ -133,10 +144,12 @@ export class InFlight {
     if (this.#running === 0) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      return await new Promise<boolean>((resolve) => {
+      const done = await new Promise<boolean>((resolve) => {
         this.#idle.push(() => resolve(true));
         timer = setTimeout(() => resolve(false), ms);
       });
+      if (!done) this.#abandoned = true;
+      return done;
     } finally {
       clearTimeout(timer);
     }

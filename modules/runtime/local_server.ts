@@ -101,6 +101,7 @@ async function serveConnection<A>(
     deadline.done();
     if (request === undefined || timedOut) return;
     const answer = await answerRequest(backend, request, options);
+    if (work.abandoned) return; // the server stopped without it
     // The line before the reply: a client that has its answer can read it.
     options.log(
       requestLogLine(answer.code, answer.account, answer.domain, answer.words),

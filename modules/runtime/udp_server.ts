@@ -78,6 +78,7 @@ export function startUdpServer<A>(
   const answer = async (message: Uint8Array, peer: Deno.Addr) => {
     try {
       const reply = await answerRequest(backend, message, options);
+      if (work.abandoned) return; // the server stopped without it
       // The line before the reply: a client that has its answer can read it.
       options.log(
         requestLogLine(reply.code, reply.account, reply.domain, reply.words),

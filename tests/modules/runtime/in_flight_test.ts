@@ -40,6 +40,19 @@ Deno.test("InFlight.settle() gives up at its deadline on a task that never ends"
   assertEquals(await work.settle(30), true);
 });
 
+Deno.test("InFlight.abandoned: what outlives settle()'s deadline is given up, what ends in time is not", async () => {
+  const work = new InFlight(2);
+  work.enter();
+  const done = work.settle(1000);
+  work.leave();
+  assertEquals(await done, true);
+  assertEquals(work.abandoned, false);
+  work.enter();
+  assertEquals(await work.settle(30), false);
+  assertEquals(work.abandoned, true);
+  work.leave();
+});
+
 Deno.test("InFlight.close() lets a waiting room() go", async () => {
   const work = new InFlight(1);
   work.enter();
