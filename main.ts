@@ -6,12 +6,31 @@
  * @module
  */
 
-import process from "node:process";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import { reportFatal, writeStderr, writeStdout } from "./program.ts";
 import { findProgram, PROGRAMS } from "./programs.ts";
 import { restoreCallerEnvironment } from "./launcher_env.ts";
+
+/** The last part of a path (no node:path: start-up pays for every node: module). */
+function basename(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
+/**
+ * argv[0] as the caller gave it (`exec -a`, a symlink's name), read from
+ * /proc/self/cmdline; node:process's `argv0` where /proc cannot be read.
+ */
+async function invokedName(): Promise<string> {
+  try {
+    const cmdline = Deno.readFileSync("/proc/self/cmdline");
+    const end = cmdline.indexOf(0);
+    return new TextDecoder().decode(
+      end < 0 ? cmdline : cmdline.subarray(0, end),
+    );
+  } catch {
+    return (await import("node:process")).default.argv0;
+  }
+}
 
 /** The `cvm --help` text: every program with one line each. */
 function helpText(): string {
@@ -50,7 +69,9 @@ function resolveInvocation(
 
 async function main(): Promise<number> {
   // The portable launcher's variables are for its deno, not the programs.
-  restoreCallerEnvironment(fileURLToPath(new URL("./cache", import.meta.url)));
+  restoreCallerEnvironment(
+    decodeURIComponent(new URL("./cache", import.meta.url).pathname),
+  );
   const args = Deno.args;
   if (args[0] === "--help" || args[0] === "-h" || args[0] === "help") {
     writeStdout(helpText());
@@ -63,7 +84,8 @@ async function main(): Promise<number> {
   }
   // `cvm install …`, `cvm service …`, `cvm stats …`, `cvm pw …` and
   // `cvm cdbpasswd …` belong to `cvm` itself (no symlinks).
-  const ownName = !findProgram(basename(process.argv0));
+  const argv0 = await invokedName();
+  const ownName = !findProgram(basename(argv0));
   if (args[0] === "stats" && ownName) {
     try {
       const { statsMain } = await import("./clients/mod.ts");
@@ -97,7 +119,7 @@ async function main(): Promise<number> {
       return reportFatal("cvm cdbpasswd", e);
     }
   }
-  const resolved = resolveInvocation(process.argv0, [...args]);
+  const resolved = resolveInvocation(argv0, [...args]);
   if (resolved === undefined) {
     writeStderr(
       args.length === 0

@@ -32,7 +32,6 @@ import {
 import { parseModuleAddress, splitChain } from "../protocol/mod.ts";
 import { exchangeCommand } from "./transport_command.ts";
 import { exchangeLocal } from "./transport_local.ts";
-import { exchangeUdp, UDP_RETRY_WAITS_MS } from "./transport_udp.ts";
 
 /** Environment-derived settings of the client. */
 export interface ClientOptions {
@@ -134,6 +133,10 @@ async function askOne(
         return readReply(parse(reply), undefined);
       }
       case "udp": {
+        // Loaded when used: its node:dgram and node:dns cost every start.
+        const { exchangeUdp, UDP_RETRY_WAITS_MS } = await import(
+          "./transport_udp.ts"
+        );
         const { reply } = await exchangeUdp(
           address.host,
           address.port,

@@ -13,6 +13,8 @@ import { findSource } from "./source.ts";
 import { uninstall } from "./uninstall.ts";
 import { makeService, type ServiceOptions } from "./service.ts";
 
+export { V8_FLAGS } from "./portable.ts";
+
 /** `cvm install --help`. */
 export const INSTALL_USAGE =
   `usage: cvm install [--prefix DIR] [--force] [--launcher]

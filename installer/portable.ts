@@ -28,6 +28,15 @@ import { LAUNCHER_ENV } from "../launcher_env.ts";
 export const TREE_LIB = "lib/cvm";
 /** The tree's DENO_DIR, relative to the prefix. */
 export const TREE_CACHE = `${TREE_LIB}/cache`;
+/**
+ * V8's flags for every program: a young generation of at most 1 MB a
+ * semi-space (V8's default grows to 16 MB). A server's requests make only
+ * short-lived garbage, so a small nursery costs no measurable speed and
+ * keeps a few MB of memory off a long-running server (measured with
+ * `deno task bench`). scripts/compile.sh passes the same to deno.
+ */
+export const V8_FLAGS = "--max-semi-space-size=1";
+
 /** The flags the launcher runs deno with (and the cache is warmed with). */
 const OFFLINE_FLAGS = [
   "--no-remote",
@@ -61,7 +70,7 @@ ${
 }
 export DENO_DIR="$lib/cache" DENO_NO_UPDATE_CHECK=1 DENO_DISABLE_NODE_SHIM=1
 exec -a "$0" "$lib/deno" run --allow-all --quiet --no-prompt --cached-only \\
-  ${OFFLINE_FLAGS.join(" ")} \\
+  ${OFFLINE_FLAGS.join(" ")} --v8-flags=${V8_FLAGS} \\
   --config "$lib/deno.json" "$lib/main.ts" "$@"
 `;
 

@@ -2,8 +2,9 @@
  * cvm-pwfile: accounts from a file in /etc/passwd layout at
  * `$CVM_PWFILE_PATH`, compared by `$CVM_PWFILE_PWCMP` (plain, crypt, or
  * scheme: Dovecot's passwd-file layout and `{SCHEME}` passwords).
- * Server modes keep an index (a `CachedFile`, re-read when the file
- * changes), so a request costs O(1) however many accounts there are.
+ * Server modes keep a compact index (a `CachedFile`, re-read when the file
+ * changes: see `_pwfile_index.ts`), so a request costs O(1) however many
+ * accounts there are.
  *
  * @module
  */
@@ -11,6 +12,7 @@
 import {
   asciiLower,
   CvmError,
+  encodeFacts,
   ErrorCode,
   toBytes,
   toExactText,
@@ -34,6 +36,12 @@ import {
 } from "./file_cache/mod.ts";
 import { rehasherFromEnv } from "./passwords/mod.ts";
 import { getgrnam, getpwnam } from "../sys/mod.ts";
+import {
+  findLine,
+  type LineCheck,
+  PasswdIndex,
+  validNameEnd,
+} from "./_pwfile_index.ts";
 
 /** One line of a passwd file. */
 export interface PasswdLine {
@@ -200,70 +208,100 @@ export function parsePasswdLine(line: string): PasswdLine | undefined {
   };
 }
 
+/** The facts of an entry, encoded once (`raw`) and frozen: they are kept. */
+function entryFacts(entry: PasswdLine): Facts {
+  const facts: Facts = {
+    username: entry.name,
+    userid: entry.uid,
+    groupid: entry.gid,
+    realname: entry.gecos.split(",")[0],
+    directory: entry.directory,
+    shell: entry.shell,
+    ...(entry.mailbox === undefined ? {} : { mailbox: entry.mailbox }),
+  };
+  facts.raw = encodeFacts(facts);
+  return Object.freeze(facts);
+}
+
+/** An entry with its facts ready to send (none when they cannot be given). */
+export interface PwfileAccount extends PasswdLine {
+  /** The facts, encoded once. */
+  facts?: Facts;
+}
+
+/** A parser whose entries carry their encoded facts. */
+function withFacts(parse: PasswdLineParser): (line: string) => PwfileAccount {
+  return (line) => {
+    const entry = parse(line)!;
+    return entry.problem === undefined
+      ? { ...entry, facts: entryFacts(entry) }
+      : entry;
+  };
+}
+
 /**
- * Builds an ASCII-lower-cased name → first entry index of a passwd file's text.
+ * Which lines are entries: /etc/passwd's layout is checked on the bytes;
+ * another layout (Dovecot's) by parsing the line.
+ */
+function lineCheck(parse: PasswdLineParser): LineCheck {
+  if (parse === parsePasswdLine) return validNameEnd;
+  return (bytes, start, end) => {
+    const colon = bytes.indexOf(0x3a, start);
+    if (colon <= start || colon >= end) return -1;
+    return parse(toExactText(bytes.subarray(start, end))) ? colon : -1;
+  };
+}
+
+/**
+ * Builds the index of a passwd file: each name's first valid line, found
+ * by its bytes with ASCII letters in either case, parsed when asked for.
  *
- * @param text The file's contents.
+ * @param bytes The file's contents.
  * @param parse The line layout (default: /etc/passwd's).
  * @returns The index.
  * @example
  * ```ts
  * import { indexPasswd } from "./pwfile.ts";
- * indexPasswd("Bob:pw:1:2::/h:\n").get("bob")?.name; // "Bob"
+ * const index = indexPasswd(new TextEncoder().encode("Bob:pw:1:2::/h:\n"));
+ * index.find(new TextEncoder().encode("bob"))?.name; // "Bob"
  * ```
  */
 export function indexPasswd(
-  text: string,
+  bytes: Uint8Array,
   parse: PasswdLineParser = parsePasswdLine,
-): Map<string, PasswdLine> {
-  const index = new Map<string, PasswdLine>();
-  for (const line of text.split("\n")) {
-    const entry = parse(line);
-    if (entry === undefined) continue;
-    const key = asciiLower(entry.name);
-    if (!index.has(key)) index.set(key, entry);
-  }
-  return index;
+): PasswdIndex<PwfileAccount> {
+  return new PasswdIndex(bytes, withFacts(parse), lineCheck(parse));
 }
 
 /**
- * Finds one account in a passwd file's text by scanning (for command mode,
- * where building an index would cost more than it saves).
+ * Finds one account in a passwd file by scanning (for command mode, where
+ * building an index would cost more than it saves).
  *
- * @param text The file's contents.
+ * @param bytes The file's contents.
  * @param account The account name (ASCII letters match in either case).
  * @param parse The line layout (default: /etc/passwd's).
  * @returns The first matching entry.
  * @example
  * ```ts
  * import { findPasswd } from "./pwfile.ts";
- * findPasswd("Bob:pw:1:2::/h:\n", "BOB")?.uid; // 1
+ * findPasswd(new TextEncoder().encode("Bob:pw:1:2::/h:\n"), "BOB")?.uid; // 1
  * ```
  */
 export function findPasswd(
-  text: string,
+  bytes: Uint8Array,
   account: string,
   parse: PasswdLineParser = parsePasswdLine,
-): PasswdLine | undefined {
-  const key = asciiLower(account);
-  for (const line of text.split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon < 0 || asciiLower(line.slice(0, colon)) !== key) continue;
-    const entry = parse(line);
-    if (entry) return entry;
-  }
-  return undefined;
+): PwfileAccount | undefined {
+  const line = findLine(bytes, toBytes(account), lineCheck(parse));
+  return line === undefined ? undefined : withFacts(parse)(toExactText(line));
 }
 
-/** The entries of a passwd file's text, in file order. */
+/** The entries of a passwd file, in file order (first of each name). */
 function* passwdEntries(
-  text: string,
+  bytes: Uint8Array,
   parse: PasswdLineParser,
-): Generator<PasswdLine> {
-  for (const line of text.split("\n")) {
-    const entry = parse(line);
-    if (entry) yield entry;
-  }
+): Generator<PwfileAccount> {
+  yield* indexPasswd(bytes, parse).entries();
 }
 
 /** The stored passwords of some entries, in order. */
@@ -271,19 +309,15 @@ function* storedPasswords(entries: Iterable<PasswdLine>): Generator<string> {
   for (const entry of entries) yield entry.password;
 }
 
-/**
- * The file's text, decoded as the request's name is (`toExactText`), so
- * that names compare as bytes: `jos\xe9` matches only `jos\xe9`. A file
- * that cannot be read is a temporary error (IO).
- */
-function passwdText(read: FileRead): string {
+/** The file's bytes; a file that cannot be read is a temporary error (IO). */
+function passwdBytes(read: FileRead): Uint8Array {
   if (!read.ok) {
     throw new CvmError(
       ErrorCode.IO,
       `cannot read $CVM_PWFILE_PATH: ${(read.error as Error).name}`,
     );
   }
-  return toExactText(read.bytes);
+  return read.bytes;
 }
 
 /** Text as bytes, one char per byte, so a rewrite keeps every byte. */
@@ -403,7 +437,7 @@ function defaultId(
 export function createPwfileBackend(
   env: Record<string, string | undefined>,
   context: BackendContext,
-): Backend<PasswdLine> {
+): Backend<PwfileAccount> {
   const path = env.CVM_PWFILE_PATH;
   if (!path) {
     throw new CvmError(ErrorCode.CONFIG, "$CVM_PWFILE_PATH is not set");
@@ -422,21 +456,21 @@ export function createPwfileBackend(
     "CVM_PWFILE_PWCMP",
   );
   const makeIndex = () =>
-    new CachedFile(path, (read) => indexPasswd(passwdText(read), parse));
+    new CachedFile(path, (read) => indexPasswd(passwdBytes(read), parse));
   let index = makeIndex();
   // The dummy hash follows the file's own hashes: the first one in it (in
   // scheme mode, one of the scheme most used).
   const decoy = createPasswordDecoy(comparison, () =>
     storedPasswords(
       context.persistent
-        ? index.get().values()
-        : passwdEntries(passwdText(readFileSafely(path)), parse),
+        ? index.get().entries()
+        : passwdEntries(passwdBytes(readFileSafely(path)), parse),
     ));
   return {
     lookup(request: ModuleRequest) {
       const entry = context.persistent
-        ? index.get().get(asciiLower(request.account))
-        : findPasswd(passwdText(readFileSafely(path)), request.account, parse);
+        ? index.get().find(toBytes(request.account))
+        : findPasswd(passwdBytes(readFileSafely(path)), request.account, parse);
       // An empty password field is no account at all, as in the reference:
       // rejected before any credential is looked at, in lookup mode too.
       return Promise.resolve(entry?.password === "" ? undefined : entry);
@@ -460,18 +494,10 @@ export function createPwfileBackend(
       await decoy?.reject(request.password);
     },
     results(account): Facts {
-      if (account.problem !== undefined) {
-        throw new CvmError(ErrorCode.CONFIG, account.problem);
+      if (account.facts === undefined) {
+        throw new CvmError(ErrorCode.CONFIG, account.problem ?? "no facts");
       }
-      return {
-        username: account.name,
-        userid: account.uid,
-        groupid: account.gid,
-        realname: account.gecos.split(",")[0],
-        directory: account.directory,
-        shell: account.shell,
-        ...(account.mailbox === undefined ? {} : { mailbox: account.mailbox }),
-      };
+      return account.facts;
     },
     reload() {
       index = makeIndex(); // the next request reads the file again

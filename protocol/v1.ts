@@ -16,7 +16,7 @@ function splitNul(bytes: Uint8Array, from: number): Uint8Array[] | undefined {
   let start = from;
   for (let i = from; i < bytes.length; i++) {
     if (bytes[i] === 0) {
-      parts.push(bytes.slice(start, i));
+      parts.push(bytes.subarray(start, i)); // views: the buffer is the request's
       start = i + 1;
     }
   }
@@ -193,7 +193,7 @@ function parseFactsV1(bytes: Uint8Array): Tagged[] | undefined {
     if (type === 0) return at === bytes.length - 1 ? facts : undefined;
     const end = bytes.indexOf(0, at + 1);
     if (end < 0) return undefined;
-    facts.push({ type, value: bytes.slice(at + 1, end) });
+    facts.push({ type, value: bytes.subarray(at + 1, end) });
     at = end + 1;
   }
 }

@@ -76,7 +76,8 @@ function parseTagged(bytes: Uint8Array, at: number): Parsed<Tagged[]> {
     if (end > bytes.length) {
       return { ok: false, code: 0, reason: "length runs past the end" };
     }
-    items.push({ type, value: bytes.slice(at + 2, end) });
+    // A view, not a copy: a request's buffer is its own (never reused).
+    items.push({ type, value: bytes.subarray(at + 2, end) });
     at = end;
   }
 }
@@ -105,6 +106,8 @@ export function encodeRequestV2(
 /**
  * Parses a version 2 request strictly: anything malformed is BAD_CLIDATA,
  * including bytes after the final NUL and a credential type given twice.
+ * The random tag and the values are views into `bytes`, not copies: do not
+ * reuse the buffer while the request is in use.
  *
  * @param bytes The whole request.
  * @returns The request, or the failure with the random bytes to echo.
@@ -118,7 +121,7 @@ export function encodeRequestV2(
 export function parseRequestV2(
   bytes: Uint8Array,
 ): { ok: true; value: Request } | RequestFailure {
-  const fail = (reason: string, random = new Uint8Array(0)) => ({
+  const fail = (reason: string, random: Uint8Array = new Uint8Array(0)) => ({
     ok: false as const,
     code: ErrorCode.BAD_CLIDATA,
     reason,
@@ -129,15 +132,16 @@ export function parseRequestV2(
   if (bytes.length < 2) return fail("truncated before the random length");
   const randomEnd = 2 + bytes[1];
   if (randomEnd > bytes.length) return fail("random tag runs past the end");
-  const random = bytes.slice(2, randomEnd);
+  const random = bytes.subarray(2, randomEnd);
   const items = parseTagged(bytes, randomEnd);
   if (!items.ok) return fail(items.reason, random);
-  const seen = new Set<number>();
-  for (const item of items.value) {
-    if (seen.has(item.type)) {
-      return fail(`credential ${item.type} given twice`, random);
+  const list = items.value;
+  for (let i = 1; i < list.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (list[j].type === list[i].type) {
+        return fail(`credential ${list[i].type} given twice`, random);
+      }
     }
-    seen.add(item.type);
   }
   return {
     ok: true,

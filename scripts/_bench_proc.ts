@@ -6,7 +6,30 @@
  * @module
  */
 
-import dgram from "node:dgram";
+import { V8_FLAGS } from "../installer/mod.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/**
+ * `deno run` as the launcher runs our programs (its flags, this tree's
+ * deno.json): for the floor servers and for `deno run` of an empty file.
+ */
+export const DENO_RUN: readonly string[] = [
+  Deno.execPath(),
+  "run",
+  "--allow-all",
+  "--quiet",
+  "--no-prompt",
+  `--v8-flags=${V8_FLAGS}`,
+  "--config",
+  `${ROOT}/deno.json`,
+];
+
+/** A floor server (see `_bench_floor.ts`): add its mode and where. */
+export const FLOOR: readonly string[] = [
+  ...DENO_RUN,
+  `${ROOT}/scripts/_bench_floor.ts`,
+];
 
 const live = new Set<Deno.ChildProcess>();
 /** Set once a signal asked the bench to stop: nothing new is started. */
@@ -110,6 +133,8 @@ export interface Server {
   pid: number;
   /** Its log (stdout), as written so far. */
   log(): string;
+  /** How many requests its log says it accepted (`+` lines) so far. */
+  accepted(): number;
   /** The end of what it wrote on stderr, for a diagnostic. */
   stderrTail(): string;
   /** Whether it has exited. */
@@ -174,6 +199,11 @@ export function startServer(
     label,
     pid: child.pid,
     log,
+    accepted() {
+      let n = 0;
+      for (const line of log().split("\n")) if (line.startsWith("+ ")) n++;
+      return n;
+    },
     stderrTail: () => stderr.trim(),
     exited: () => done,
     async waitFor(line, timeoutMs) {
@@ -280,22 +310,30 @@ export function residentBytes(pid: number): number | undefined {
 }
 
 /**
- * A UDP port on 127.0.0.1 that was free a moment ago.
+ * Makes sure one of our programs is there to measure: when `path` is
+ * missing, builds dist/ with `scripts/compile.sh --launcher` (a compiled
+ * build already in dist/ is measured as it is).
  *
- * @returns The port number.
+ * @param path The program, e.g. dist/cvm-pgsql-local.
+ * @returns Undefined when it is there, else why it is not.
  * @example
  * ```ts
- * import { freeUdpPort } from "./_bench_proc.ts";
- * const port = await freeUdpPort();
+ * import { ensureBuilt } from "./_bench_proc.ts";
+ * await ensureBuilt(new URL("../dist/cvm-pwfile", import.meta.url).pathname);
  * ```
  */
-export async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () => resolve());
-  });
-  const port = socket.address().port;
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+export async function ensureBuilt(path: string): Promise<string | undefined> {
+  try {
+    await Deno.stat(path);
+    return undefined;
+  } catch {
+    console.error(`bench: ${path} is missing: building the launcher`);
+  }
+  const build = await runTimed(
+    ["bash", `${ROOT}/scripts/compile.sh`, "--launcher"],
+    childEnv({ DENO: Deno.execPath() }),
+  );
+  return build.code === 0
+    ? undefined
+    : `scripts/compile.sh failed: ${build.stderr}`;
 }

@@ -5,6 +5,18 @@
  * @module
  */
 
+/** A target a row is held to: a figure of the row and its bound. */
+export interface Check {
+  /** The figure checked (a ratio, or ours in its own unit). */
+  value: number;
+  /** The least it may be. */
+  min?: number;
+  /** The most it may be. */
+  max?: number;
+  /** The target as printed, e.g. ">=0.95x" or "<=40 MiB". */
+  text: string;
+}
+
 /** One line of the report. */
 export interface Row {
   /** What was measured. */
@@ -15,17 +27,36 @@ export interface Row {
   ours: string;
   /** How many times faster ours is (undefined when not comparable). */
   ratio?: number;
-  /** The minimum ratio asked for (undefined: reported, no target). */
-  target?: number;
+  /** The target, if the row has one. */
+  check?: Check;
   /** Why the row has no figure (a failed run), if it has none. */
   error?: string;
 }
 
+/**
+ * A check that a ratio is at least `min`.
+ *
+ * @param ratio The ratio (undefined when it could not be measured).
+ * @param min The least it may be.
+ * @returns The check, or undefined without a ratio.
+ * @example
+ * ```ts
+ * import { atLeast } from "./_bench_table.ts";
+ * atLeast(1.2, 0.95)?.text; // ">=0.95x"
+ * ```
+ */
+export function atLeast(ratio: number | undefined, min: number): Check {
+  return { value: ratio ?? NaN, min, text: `>=${min}x` };
+}
+
 /** Whether a row met its target: true, false, or undefined (no target). */
 export function passed(row: Row): boolean | undefined {
-  if (row.target === undefined) return undefined;
-  if (row.error !== undefined || row.ratio === undefined) return false;
-  return row.ratio >= row.target;
+  if (row.check === undefined) return undefined;
+  if (row.error !== undefined) return false;
+  const { value, min, max } = row.check;
+  if (!Number.isFinite(value)) return false;
+  return (min === undefined || value >= min) &&
+    (max === undefined || value <= max);
 }
 
 /**
@@ -53,8 +84,10 @@ export function formatRate(perSecond: number): string {
  * @returns The table, one string with newlines.
  * @example
  * ```ts
- * import { renderTable } from "./_bench_table.ts";
- * console.log(renderTable([{ scenario: "x", reference: "1", ours: "2", ratio: 2, target: 1 }]));
+ * import { atLeast, renderTable } from "./_bench_table.ts";
+ * console.log(renderTable([
+ *   { scenario: "x", reference: "1", ours: "2", ratio: 2, check: atLeast(2, 1) },
+ * ]));
  * ```
  */
 export function renderTable(rows: Row[]): string {
@@ -73,7 +106,7 @@ export function renderTable(rows: Row[]): string {
       row.error !== undefined && row.reference === "" ? "-" : row.reference,
       row.error !== undefined && row.ours === "" ? "-" : row.ours,
       row.ratio === undefined ? "-" : `${row.ratio.toFixed(2)}x`,
-      row.target === undefined ? "-" : `>=${row.target}x`,
+      row.check === undefined ? "-" : row.check.text,
       row.error !== undefined
         ? `FAIL (${row.error})`
         : verdict === undefined
@@ -111,7 +144,7 @@ export function renderTable(rows: Row[]): string {
  * ```
  */
 export function summaryLine(rows: Row[]): string {
-  const targeted = rows.filter((r) => r.target !== undefined);
+  const targeted = rows.filter((r) => r.check !== undefined);
   const met = targeted.filter((r) => passed(r));
   const missed = targeted.filter((r) => !passed(r));
   let text = `targets met: ${met.length}/${targeted.length}`;

@@ -1,14 +1,28 @@
 /**
- * `deno task bench`: the performance report of issue 2. The reference's
- * `/usr/bin/cvm-benchclient` drives the reference module
- * `/usr/bin/cvm-pwfile` and ours (`dist/cvm-pwfile`) side by side, over a
- * local socket and over UDP, on a 2-account and a 100,000-account file
- * (validating an account near the end: the reference scans the file per
- * request). It also times command mode, 16 clients at once against each
- * local server, and our local server's resident memory with 100,000
- * accounts loaded. Then it runs `scripts/bench_sql.ts` and
- * `scripts/bench_ldap.ts` when they exist (each prints its own table),
- * prints one table and a closing line saying which targets were met. It is a report, not a test: it exits 0 whatever the figures.
+ * `deno task bench`: the performance report of issues 2 and 11, every
+ * figure measured against the reference in the same run. The reference's
+ * `/usr/bin/cvm-benchclient` is the only client; the reference's modules
+ * (`/usr/bin/cvm-*`) run beside ours (`dist/`, the launcher as installed,
+ * V8 flags included), and beside a floor: `scripts/_bench_floor.ts`, a bare
+ * Deno server that does none of our work, to show what Deno itself costs.
+ *
+ * cvm-pwfile, over a local socket and over UDP:
+ *
+ * - 2 accounts, 1 client and 16 clients at once (each figure the median of
+ *   alternating runs of reference, ours and the floor);
+ * - 100,000 accounts, validating the last one (the reference scans the
+ *   file per request);
+ * - resident memory: idle (after one request), after 16 clients, with
+ *   100,000 accounts loaded;
+ * - command mode: the wall time of one validation, ours and the
+ *   reference's, and ours against `deno run` of an empty file;
+ * - the modules a program loads (cvm-pwfile in command mode,
+ *   cvm-testclient), from deno's own log.
+ *
+ * Then `scripts/bench_sql.ts` (cvm-pgsql-local, cvm-mysql-local) and
+ * `scripts/bench_ldap.ts`, which print their own tables (the SQL rows join
+ * this one). It prints one table and a closing line saying which targets
+ * were met. It is a report, not a test: it exits 0 whatever the figures.
  *
  * `$CVM_BENCH_OURS` (optional) is the path of the `cvm-pwfile` to measure
  * as ours instead of `dist/cvm-pwfile`.
@@ -16,28 +30,42 @@
  * @module
  */
 
+import { freeUdpPort } from "../tests/_helpers.ts";
+import {
+  modulesLoaded,
+  NOT_FOR_LIGHT_PROGRAMS,
+} from "../tests/_modules_loaded.ts";
 import { type BenchFile, writeAccountFile } from "./_bench_data.ts";
 import {
   childEnv,
-  freeUdpPort,
+  DENO_RUN,
+  ensureBuilt,
+  FLOOR,
   installExitHandlers,
   residentBytes,
-  runTimed,
   type Server,
   startServer,
   stopAll,
 } from "./_bench_proc.ts";
 import {
-  formatRate,
+  benchRate,
+  type Contestant,
+  type Credentials,
+  measureRates,
+  median,
+  rateRow,
+  REF_BENCHCLIENT,
+} from "./_bench_rates.ts";
+import {
+  type Check,
   renderTable,
   type Row,
   summaryLine,
 } from "./_bench_table.ts";
+import { CredentialType, encodeRequestV2 } from "../protocol/mod.ts";
 
 export type { Row } from "./_bench_table.ts";
 
-/** The reference's benchmark client: it drives every measurement. */
-const REF_BENCHCLIENT = "/usr/bin/cvm-benchclient";
 /** The reference module. */
 const REF_PWFILE = "/usr/bin/cvm-pwfile";
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -47,183 +75,58 @@ const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
  */
 const OUR_PWFILE = Deno.env.get("CVM_BENCH_OURS") ||
   `${ROOT}/dist/cvm-pwfile`;
-
-/** Timing knobs, sized for under ~3 minutes on 2 noisy cores. */
+/** Timing knobs, sized for a few minutes on 2 noisy cores. */
 const PLAN = {
-  /** Seconds a calibration (warm-up) run should last at least. */
+  /** Seconds a warm-up run should last at least. */
   warmupSeconds: 0.5,
   /** Seconds each timed run should last. */
   runSeconds: 2,
-  /** Timed runs per implementation (alternating; the median is reported). */
+  /** Timed runs per contestant (alternating; the median is reported). */
   repetitions: 3,
-  /** Parallel clients in the concurrency figure. */
+  /** Parallel clients in the concurrency figures. */
   clients: 16,
-  /** Seconds the concurrency run should last (estimated). */
-  concurrentSeconds: 2,
-  /** Command-mode validations: ours starts a Deno process per request. */
+  /** Command-mode validations of ours (a Deno start each). */
   commandOurs: 20,
-  /** Command-mode validations for the reference (cheap, so more). */
+  /** Command-mode validations of the reference (cheap, so more). */
   commandReference: 100,
+  /** Starts of ours and of `deno run` on an empty file, alternating. */
+  starts: 15,
+};
+
+/** The issue's targets. */
+const TARGET = {
+  oneClient: 0.95,
+  sixteenClients: 1.3,
+  large: 200,
+  idleMiB: 40,
+  largeMiB: 100,
+  sixteenMiB: 90,
+  startVsEmpty: 1.6,
 };
 
 const log = (text: string) => console.error(`bench: ${text}`);
-
-/** Thrown when a client run fails; the message goes into the table. */
-class RunFailure extends Error {}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function describeFailure(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Runs the reference benchclient `count` times against `module`; rate. */
-async function benchRate(
-  module: string,
-  file: BenchFile,
-  count: number,
-): Promise<{ rate: number; seconds: number }> {
-  const result = await runTimed(
-    [
-      REF_BENCHCLIENT,
-      String(count),
-      module,
-      file.account,
-      "",
-      file.password,
-    ],
-    childEnv({ CVM_PWFILE_PATH: file.path }),
-  );
-  if (result.code !== 0) {
-    throw new RunFailure(
-      `benchclient exit ${result.code}${
-        result.stderr ? `: ${result.stderr.split("\n").pop()}` : ""
-      }`,
-    );
-  }
-  return { rate: count / result.seconds, seconds: result.seconds };
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? "n/a" : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/**
- * Warms a module up and estimates its rate: runs of growing size until one
- * lasts at least `PLAN.warmupSeconds`.
- */
-async function calibrate(module: string, file: BenchFile): Promise<number> {
-  let count = 10;
-  for (;;) {
-    const { rate, seconds } = await benchRate(module, file, count);
-    if (seconds >= PLAN.warmupSeconds || count >= 2_000_000) return rate;
-    const grow = Math.min(
-      20,
-      Math.max(2, (PLAN.warmupSeconds * 1.3) / Math.max(seconds, 0.001)),
-    );
-    count = Math.ceil(count * grow);
-  }
-}
-
-/** One implementation's rate, or why it could not be measured. */
-type Outcome = { rate: number } | { error: string };
-
-/**
- * Measures the reference and ours against the same file, alternating runs
- * so that noise on the machine hits both alike; the median of each.
- */
-async function measurePair(
-  refModule: string,
-  ourModule: string,
-  file: BenchFile,
-): Promise<{ ref: Outcome; ours: Outcome }> {
-  const sides = [refModule, ourModule].map((module) => ({
-    module,
-    count: 0,
-    rates: [] as number[],
-    error: undefined as string | undefined,
-  }));
-  for (const side of sides) {
-    try {
-      const estimate = await calibrate(side.module, file);
-      side.count = Math.max(5, Math.round(estimate * PLAN.runSeconds));
-    } catch (e) {
-      side.error = describeFailure(e);
-    }
-  }
-  for (let i = 0; i < PLAN.repetitions; i++) {
-    for (const side of sides) {
-      if (side.error !== undefined) continue;
-      try {
-        side.rates.push((await benchRate(side.module, file, side.count)).rate);
-      } catch (e) {
-        side.error = describeFailure(e);
-      }
-    }
-  }
-  const outcome = (side: typeof sides[number]): Outcome =>
-    side.error !== undefined
-      ? { error: side.error }
-      : { rate: median(side.rates) };
-  return { ref: outcome(sides[0]), ours: outcome(sides[1]) };
-}
-
-/** `PLAN.clients` benchclients at once; total validations per second. */
-async function measureConcurrent(
-  module: string,
-  file: BenchFile,
-  singleRate: number,
-): Promise<Outcome> {
-  const perClient = Math.max(
-    3,
-    Math.ceil(singleRate * PLAN.concurrentSeconds / PLAN.clients),
-  );
-  const env = childEnv({ CVM_PWFILE_PATH: file.path });
-  const start = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: PLAN.clients }, () =>
-      runTimed([
-        REF_BENCHCLIENT,
-        String(perClient),
-        module,
-        file.account,
-        "",
-        file.password,
-      ], env)),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  const failed = results.filter((r) => r.code !== 0);
-  if (failed.length > 0) {
-    return {
-      error: `${failed.length}/${PLAN.clients} clients failed (exit ${
-        failed[0].code
-      }${failed[0].stderr ? `: ${failed[0].stderr.split("\n").pop()}` : ""})`,
-    };
-  }
-  return { rate: (perClient * PLAN.clients) / seconds };
-}
-
-/** A rate row from two outcomes. */
-function rateRow(
+/** A memory row: ours held to at most `maxMiB`, the reference shown beside. */
+function memoryRow(
   scenario: string,
-  pair: { ref: Outcome; ours: Outcome },
-  target?: number,
+  ref: number | undefined,
+  ours: number | undefined,
+  maxMiB?: number,
 ): Row {
-  const text = (o: Outcome) => "rate" in o ? formatRate(o.rate) : "";
-  const errors = [
-    "error" in pair.ref ? `reference: ${pair.ref.error}` : undefined,
-    "error" in pair.ours ? `ours: ${pair.ours.error}` : undefined,
-  ].filter((e) => e !== undefined);
-  return {
-    scenario,
-    reference: text(pair.ref),
-    ours: text(pair.ours),
-    ratio: "rate" in pair.ref && "rate" in pair.ours
-      ? pair.ours.rate / pair.ref.rate
-      : undefined,
-    target,
-    error: errors.length > 0 ? errors.join("; ") : undefined,
+  const check: Check | undefined = maxMiB === undefined ? undefined : {
+    value: ours === undefined ? NaN : ours / 2 ** 20,
+    max: maxMiB,
+    text: `<=${maxMiB} MiB`,
   };
+  return { scenario, reference: mib(ref), ours: mib(ours), check };
 }
 
 let serversStarted = 0;
@@ -233,7 +136,7 @@ async function startChecked(
   label: string,
   argv: string[],
   file: BenchFile,
-  clientModule: string,
+  module: string,
   dir: string,
 ): Promise<Server> {
   const server = startServer(
@@ -244,9 +147,9 @@ async function startChecked(
   );
   await server.waitFor("Starting.", 30_000);
   try {
-    await benchRate(clientModule, file, 1);
+    await benchRate(module, 1, 1, () => credentialsOf(file));
   } catch (e) {
-    throw new RunFailure(
+    throw new Error(
       `${label}: first validation failed: ${describeFailure(e)}${
         server.stderrTail() ? ` (${server.stderrTail()})` : ""
       }`,
@@ -255,131 +158,242 @@ async function startChecked(
   return server;
 }
 
-function mib(bytes: number | undefined): string {
-  return bytes === undefined ? "n/a" : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+function credentialsOf(file: BenchFile): Credentials {
+  return { account: file.account, domain: "", password: file.password };
 }
 
-/** The local-socket scenario for one file (plus concurrency and memory). */
-async function localScenario(
+/** A command module's request (protocol version 2) for the file's account. */
+function requestOf(file: BenchFile): Uint8Array {
+  const enc = new TextEncoder();
+  return encodeRequestV2(new Uint8Array(0), [
+    { type: CredentialType.ACCOUNT, value: enc.encode(file.account) },
+    { type: CredentialType.PASSWORD, value: enc.encode(file.password) },
+  ]);
+}
+
+/** Reference, ours and (when given) the floor, on one transport. */
+interface Trio {
+  ref: Contestant & { server: Server };
+  ours: Contestant & { server: Server };
+  floor?: Contestant & { server: Server };
+}
+
+/** Starts the reference, ours and the floor on a local socket or UDP. */
+async function startTrio(
+  transport: "local" | "udp",
   file: BenchFile,
   dir: string,
-  name: string,
-  target: number,
+  withFloor: boolean,
+): Promise<Trio> {
+  const where = async (who: string) =>
+    transport === "local"
+      ? `cvm-local:${dir}/${who}-${transport}-${file.accounts}.sock`
+      : `cvm-udp:127.0.0.1:${await freeUdpPort()}`;
+  const refModule = await where("ref");
+  const ref = await startChecked(
+    `reference ${transport} server`,
+    [REF_PWFILE, refModule],
+    file,
+    refModule,
+    dir,
+  );
+  const ourModule = await where("ours");
+  const ours = await startChecked(
+    `our ${transport} server`,
+    [OUR_PWFILE, ourModule],
+    file,
+    ourModule,
+    dir,
+  );
+  const trio: Trio = {
+    ref: { name: "reference", module: refModule, server: ref },
+    ours: { name: "ours", module: ourModule, server: ours },
+  };
+  if (withFloor) {
+    const floorModule = await where("floor");
+    const at = transport === "local"
+      ? floorModule.slice("cvm-local:".length)
+      : floorModule.split(":").pop()!;
+    const floor = await startChecked(
+      `floor ${transport} server`,
+      [...FLOOR, transport, at],
+      file,
+      floorModule,
+      dir,
+    );
+    trio.floor = { name: "floor", module: floorModule, server: floor };
+  }
+  return trio;
+}
+
+/** The contestants of a trio, the floor last. */
+function contestants(trio: Trio): Contestant[] {
+  return [trio.ref, trio.ours, ...(trio.floor ? [trio.floor] : [])];
+}
+
+/** Rate rows at `clients` for a trio: ours, and the floor when there is one. */
+async function rateRows(
+  trio: Trio,
+  file: BenchFile,
+  label: string,
+  clients: number,
+  min?: number,
 ): Promise<Row[]> {
-  const refModule = `cvm-local:${dir}/ref-${file.accounts}.sock`;
-  const ourModule = `cvm-local:${dir}/ours-${file.accounts}.sock`;
-  const servers: Server[] = [];
+  log(`${label}: measuring`);
+  const outcomes = await measureRates(contestants(trio), {
+    clients,
+    seconds: PLAN.runSeconds,
+    repetitions: PLAN.repetitions,
+    warmupSeconds: PLAN.warmupSeconds,
+  }, () => credentialsOf(file));
+  const ref = outcomes.get("reference");
+  const rows = [rateRow(label, ref, outcomes.get("ours"), min)];
+  if (trio.floor) {
+    rows.push(rateRow(
+      `  floor (a bare Deno server): ${label}`,
+      ref,
+      outcomes.get("floor"),
+      undefined,
+      "floor",
+    ));
+  }
+  log(`${label}: ${rows.map((r) => `${r.reference} vs ${r.ours}`).join("; ")}`);
+  return rows;
+}
+
+/** The 2-account rates of a trio: at 1 client, and at 16. */
+async function bothRates(
+  trio: Trio,
+  file: BenchFile,
+  transport: string,
+): Promise<Row[]> {
+  return [
+    ...await rateRows(
+      trio,
+      file,
+      `${transport}, 2 accounts, 1 client (v/s)`,
+      1,
+      TARGET.oneClient,
+    ),
+    ...await rateRows(
+      trio,
+      file,
+      `${transport}, 2 accounts, ${PLAN.clients} clients (total v/s)`,
+      PLAN.clients,
+      TARGET.sixteenClients,
+    ),
+  ];
+}
+
+/** The 2-account scenarios: rates at 1 and 16 clients, memory, floors. */
+async function smallScenario(file: BenchFile, dir: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const local = await startTrio("local", file, dir, true);
   try {
-    const ref = await startChecked(
-      "reference local server",
-      [REF_PWFILE, refModule],
-      file,
-      refModule,
-      dir,
-    );
-    servers.push(ref);
-    const ours = await startChecked(
-      "our local server",
-      [OUR_PWFILE, ourModule],
-      file,
-      ourModule,
-      dir,
-    );
-    servers.push(ours);
-    const rows: Row[] = [];
-    const memoryAfterOne = residentBytes(ours.pid);
-    const refMemory = residentBytes(ref.pid);
-    log(`local, ${name}: measuring`);
-    const pair = await measurePair(refModule, ourModule, file);
-    rows.push(rateRow(`local socket, ${name} (v/s)`, pair, target));
-    log(`local, ${name}: ${rows.at(-1)!.reference} vs ${rows.at(-1)!.ours}`);
-    const concurrent = {
-      ref: "rate" in pair.ref
-        ? await measureConcurrent(refModule, file, pair.ref.rate)
-        : pair.ref,
-      ours: "rate" in pair.ours
-        ? await measureConcurrent(ourModule, file, pair.ours.rate)
-        : pair.ours,
-    };
+    // Idle: one request served, then a moment's rest.
+    await new Promise((r) => setTimeout(r, 1000));
+    rows.push(memoryRow(
+      "RSS, idle local server (after 1 request)",
+      residentBytes(local.ref.server.pid),
+      residentBytes(local.ours.server.pid),
+      TARGET.idleMiB,
+    ));
+    rows.push(memoryRow(
+      "  floor (a bare Deno server): RSS, idle",
+      residentBytes(local.ref.server.pid),
+      residentBytes(local.floor!.server.pid),
+    ));
+    rows.push(...await bothRates(local, file, "local socket"));
+    rows.push(memoryRow(
+      `RSS, local server after ${PLAN.clients} clients`,
+      residentBytes(local.ref.server.pid),
+      residentBytes(local.ours.server.pid),
+      TARGET.sixteenMiB,
+    ));
+    rows.push(...await moduleRows(file, local.ours.module));
+  } finally {
+    await stopTrio(local);
+  }
+  const udp = await startTrio("udp", file, dir, true);
+  try {
+    rows.push(...await bothRates(udp, file, "UDP"));
+  } finally {
+    await stopTrio(udp);
+  }
+  return rows;
+}
+
+/** The 100,000-account scenarios: rates and the memory of the index. */
+async function largeScenario(file: BenchFile, dir: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const local = await startTrio("local", file, dir, false);
+  try {
+    rows.push(memoryRow(
+      "RSS, local server with 100,000 accounts (after 1 request)",
+      residentBytes(local.ref.server.pid),
+      residentBytes(local.ours.server.pid),
+      TARGET.largeMiB,
+    ));
     rows.push(
-      rateRow(
-        `local, ${PLAN.clients} clients at once, ${name} (total v/s)`,
-        concurrent,
+      ...await rateRows(
+        local,
+        file,
+        "local socket, 100,000 accounts, 1 client (v/s)",
+        1,
+        TARGET.large,
       ),
     );
-    log(`local x${PLAN.clients}, ${name}: done`);
-    if (file.accounts >= 100_000) {
-      rows.push({
-        scenario: `local server RSS, ${name}, after 1 request`,
-        reference: mib(refMemory),
-        ours: mib(memoryAfterOne),
-      });
-      rows.push({
-        scenario: `local server RSS, ${name}, after the bench`,
-        reference: mib(residentBytes(ref.pid)),
-        ours: mib(residentBytes(ours.pid)),
-      });
-    }
-    for (const server of servers) {
-      if (server.exited()) {
-        rows.push({
-          scenario: `${server.label}, ${name}`,
-          reference: "",
-          ours: "",
-          error: `exited during the bench: ${server.stderrTail()}`,
-        });
-      }
-    }
-    return rows;
+    rows.push(
+      ...await rateRows(
+        local,
+        file,
+        `local socket, 100,000 accounts, ${PLAN.clients} clients (total v/s)`,
+        PLAN.clients,
+      ),
+    );
+    rows.push(memoryRow(
+      "RSS, local server with 100,000 accounts, after the bench",
+      residentBytes(local.ref.server.pid),
+      residentBytes(local.ours.server.pid),
+    ));
   } finally {
-    await Promise.all(servers.map((s) => s.stop()));
+    await stopTrio(local);
   }
+  const udp = await startTrio("udp", file, dir, false);
+  try {
+    rows.push(
+      ...await rateRows(
+        udp,
+        file,
+        "UDP, 100,000 accounts, 1 client (v/s)",
+        1,
+        TARGET.large,
+      ),
+    );
+  } finally {
+    await stopTrio(udp);
+  }
+  return rows;
 }
 
-/** The UDP scenario for one file. */
-async function udpScenario(
-  file: BenchFile,
-  dir: string,
-  name: string,
-  target: number,
-): Promise<Row[]> {
-  const servers: Server[] = [];
-  try {
-    const refModule = `cvm-udp:127.0.0.1:${await freeUdpPort()}`;
-    servers.push(
-      await startChecked(
-        "reference UDP server",
-        [REF_PWFILE, refModule],
-        file,
-        refModule,
-        dir,
-      ),
-    );
-    const ourModule = `cvm-udp:127.0.0.1:${await freeUdpPort()}`;
-    servers.push(
-      await startChecked(
-        "our UDP server",
-        [OUR_PWFILE, ourModule],
-        file,
-        ourModule,
-        dir,
-      ),
-    );
-    log(`udp, ${name}: measuring`);
-    const pair = await measurePair(refModule, ourModule, file);
-    const row = rateRow(`UDP, ${name} (v/s)`, pair, target);
-    log(`udp, ${name}: ${row.reference} vs ${row.ours}`);
-    return [row];
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-  }
+async function stopTrio(trio: Trio): Promise<void> {
+  await Promise.all(
+    [trio.ref, trio.ours, trio.floor].map((c) => c?.server.stop()),
+  );
 }
 
 /** Command mode: the client runs the module once per validation. */
-async function commandScenario(file: BenchFile, name: string): Promise<Row> {
+async function commandRow(file: BenchFile, name: string): Promise<Row> {
   const perValidation = async (module: string, count: number) => {
-    await benchRate(module, file, 1); // warm-up (and deno's cache)
-    const { rate } = await benchRate(module, file, count);
+    const env = { CVM_PWFILE_PATH: file.path };
+    await benchRate(module, 1, 1, () => credentialsOf(file), env); // warm-up
+    const { rate } = await benchRate(
+      module,
+      count,
+      1,
+      () => credentialsOf(file),
+      env,
+    );
     return 1000 / rate;
   };
   const ms = (value: number) => `${value.toFixed(2)} ms`;
@@ -406,10 +420,110 @@ async function commandScenario(file: BenchFile, name: string): Promise<Row> {
   };
 }
 
+/**
+ * One command-mode validation of ours against `deno run` of an empty file
+ * (with the launcher's flags), alternating, both started the same way: the
+ * median wall time of each; ours is held to 1.6 times the empty file's.
+ */
+async function startRow(file: BenchFile, dir: string): Promise<Row> {
+  const empty = `${dir}/empty.ts`;
+  Deno.writeTextFileSync(empty, "");
+  const request = requestOf(file);
+  const once = async (argv: string[]) => {
+    const start = performance.now();
+    const child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      env: childEnv({ CVM_PWFILE_PATH: file.path }),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(request).catch(() => {});
+    await writer.close().catch(() => {});
+    const status = await child.status;
+    const ms = performance.now() - start;
+    if (argv[0] === OUR_PWFILE && status.code !== 0) {
+      throw new Error(`ours exited ${status.code}`);
+    }
+    return ms;
+  };
+  const ours: number[] = [];
+  const blank: number[] = [];
+  await once([OUR_PWFILE]);
+  await once([...DENO_RUN, empty]);
+  for (let i = 0; i < PLAN.starts; i++) {
+    ours.push(await once([OUR_PWFILE]));
+    blank.push(await once([...DENO_RUN, empty]));
+  }
+  const o = median(ours);
+  const e = median(blank);
+  log(`start-up: ${o.toFixed(1)} ms vs ${e.toFixed(1)} ms`);
+  return {
+    scenario: "command-mode validation against `deno run` of an empty file",
+    reference: `${e.toFixed(1)} ms (empty)`,
+    ours: `${o.toFixed(1)} ms (${(o / e).toFixed(2)}x)`,
+    check: {
+      value: o / e,
+      max: TARGET.startVsEmpty,
+      text: `<=${TARGET.startVsEmpty}x empty`,
+    },
+  };
+}
+
+/** Module rows: what cvm-pwfile (command mode) and cvm-testclient load. */
+async function moduleRows(file: BenchFile, module: string): Promise<Row[]> {
+  const request = requestOf(file);
+  const env = { CVM_PWFILE_PATH: file.path };
+  const runs: Array<[string, string[], Uint8Array]> = [
+    ["cvm-pwfile, command mode", ["cvm-pwfile"], request],
+    ["cvm-testclient, local socket", [
+      "cvm-testclient",
+      module,
+      file.account,
+      "",
+      file.password,
+    ], new Uint8Array(0)],
+  ];
+  const rows: Row[] = [];
+  for (const [name, args, stdin] of runs) {
+    try {
+      const loaded = await modulesLoaded(args, { stdin, env });
+      const strays = loaded.files.filter((f) =>
+        NOT_FOR_LIGHT_PROGRAMS.some((room) => f.startsWith(room))
+      );
+      const unwanted = strays.length + loaded.npm.length;
+      rows.push({
+        scenario: `modules loaded: ${name}`,
+        reference: "",
+        ours: `${loaded.files.length} files, ${loaded.npm.length} npm, ${
+          loaded.node.length === 0 ? "no node:" : loaded.node.join(" ")
+        }`,
+        check: {
+          value: unwanted,
+          max: 0,
+          text: "no npm/sql/qmail/ldap/installer",
+        },
+      });
+      if (unwanted > 0) {
+        log(`${name} loaded ${[...strays, ...loaded.npm].join(", ")}`);
+      }
+    } catch (e) {
+      rows.push({
+        scenario: `modules loaded: ${name}`,
+        reference: "",
+        ours: "",
+        error: describeFailure(e),
+      });
+    }
+  }
+  return rows;
+}
+
 /** Runs a scenario; a failure becomes an error row instead of ending the bench. */
 async function guarded(
   scenario: string,
-  target: number | undefined,
   body: () => Promise<Row[]>,
 ): Promise<Row[]> {
   try {
@@ -420,7 +534,6 @@ async function guarded(
       scenario,
       reference: "",
       ours: "",
-      target,
       error: describeFailure(e),
     }];
   }
@@ -479,17 +592,7 @@ async function preflight(): Promise<string | undefined> {
       return `${path} is missing: install Debian's cvm package (the reference)`;
     }
   }
-  try {
-    await Deno.stat(OUR_PWFILE);
-  } catch {
-    log("dist/cvm-pwfile is missing: building the launcher");
-    const build = await runTimed(
-      ["bash", `${ROOT}/scripts/compile.sh`, "--launcher"],
-      childEnv({}),
-    );
-    if (build.code !== 0) return `scripts/compile.sh failed: ${build.stderr}`;
-  }
-  return undefined;
+  return await ensureBuilt(OUR_PWFILE);
 }
 
 /**
@@ -521,43 +624,25 @@ export async function main(): Promise<Row[]> {
     }
     const small = await writeAccountFile(`${dir}/passwd-2`, 2);
     const large = await writeAccountFile(`${dir}/passwd-100000`, 100_000);
-    const files = [
-      { file: small, name: "2 accounts", target: 0.5 },
-      { file: large, name: "100,000 accounts", target: 20 },
-    ];
-    const rates: Row[] = [];
-    const others: Row[] = [];
-    for (const { file, name, target } of files) {
-      const local = await guarded(
-        `local socket, ${name}`,
-        target,
-        () => localScenario(file, dir, name, target),
-      );
-      rates.push(local[0]);
-      others.push(...local.slice(1));
-      rates.push(
-        ...await guarded(
-          `UDP, ${name}`,
-          target,
-          () => udpScenario(file, dir, name, target),
-        ),
-      );
-    }
-    const commands: Row[] = [];
-    for (const { file, name } of files) {
-      commands.push(
+    rows.push(
+      ...await guarded("2 accounts", () => smallScenario(small, dir)),
+      ...await guarded("100,000 accounts", () => largeScenario(large, dir)),
+    );
+    for (
+      const [file, name] of [[small, "2 accounts"], [
+        large,
+        "100,000 accounts",
+      ]] as const
+    ) {
+      rows.push(
         ...await guarded(
           `command mode, ${name}`,
-          undefined,
-          async () => [await commandScenario(file, name)],
+          async () => [await commandRow(file, name)],
         ),
       );
     }
     rows.push(
-      ...rates,
-      ...others.filter((r) => r.scenario.includes("clients at once")),
-      ...commands,
-      ...others.filter((r) => !r.scenario.includes("clients at once")),
+      ...await guarded("start-up", async () => [await startRow(small, dir)]),
     );
     await stopAll();
     rows.push(...await extraBench("bench_sql.ts", "sql bench"));
@@ -574,7 +659,7 @@ export async function main(): Promise<Row[]> {
   );
   console.log(
     `(median of ${PLAN.repetitions} alternating runs of ~${PLAN.runSeconds} s each after a warm-up; ` +
-      `ours/ref = how many times faster ours is)\n`,
+      `ours/ref = how many times faster ours is; a floor row is a bare Deno server, for what Deno itself costs)\n`,
   );
   console.log(renderTable(rows));
   console.log(

@@ -10,9 +10,9 @@
  * own run of accounts. Each figure is validations per second, at 1 client
  * and at 16 clients at once:
  *
- * - ours: slots running the reference's `cvm-benchclient 100 cvm-local:…`
- *   again and again; successes are counted from the server's own log (`+`
- *   lines);
+ * - ours (`dist/cvm-ldap-local`, as installed): slots running the
+ *   reference's `cvm-benchclient 100 cvm-local:…` again and again;
+ *   successes are counted from the server's own log (`+` lines);
  * - baseline: slots running `ldapwhoami` again and again; successes are its
  *   zero exits.
  *
@@ -39,6 +39,13 @@ import {
   SLAPD_TOOLS,
   startSlapd,
 } from "../tests/modules/ldap/_slapd.ts";
+import {
+  childEnv,
+  ensureBuilt,
+  type Server,
+  startServer,
+} from "./_bench_proc.ts";
+import { median } from "./_bench_rates.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const REF_BENCHCLIENT = "/usr/bin/cvm-benchclient";
@@ -73,12 +80,6 @@ export interface LdapBenchFigures {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function account(i: number): string {
   return `bench${i}`;
@@ -116,67 +117,20 @@ async function loadAccounts(slapd: Slapd): Promise<void> {
   await slapd.ldapadd(entries.join("\n\n") + "\n");
 }
 
-/** cvm-ldap-local on a socket, its log in a file so successes can be counted. */
+/** cvm-ldap-local (dist/, as installed) on a socket, its log in a file. */
 async function startModule(
   socket: string,
   env: Record<string, string>,
-) {
-  const logPath = `${socket}.log`;
-  const logFile = Deno.openSync(logPath, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--quiet",
-      `${ROOT}/main.ts`,
-      "cvm-ldap-local",
-      socket,
-    ],
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const logging = (async () => {
-    for await (const chunk of child.stdout) {
-      let at = 0;
-      while (at < chunk.length) at += logFile.writeSync(chunk.subarray(at));
-    }
-    logFile.close();
-  })();
-  let exited = false;
-  child.status.then(() => exited = true);
-  for (let i = 0; i < 400; i++) {
-    try {
-      if (Deno.statSync(socket).isSocket) break;
-    } catch { /* not yet */ }
-    if (exited) throw new Error("cvm-ldap-local exited at start");
-    await sleep(25);
-  }
-  return {
-    successes(): number {
-      let n = 0;
-      for (const line of Deno.readTextFileSync(logPath).split("\n")) {
-        if (line.startsWith("+ ")) n++;
-      }
-      return n;
-    },
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-      await logging;
-    },
-  };
+): Promise<Server> {
+  const server = startServer(
+    "cvm-ldap-local",
+    [`${ROOT}/dist/cvm-ldap-local`, socket],
+    childEnv(env),
+    `${socket}.log`,
+  );
+  await server.waitFor("Starting.", 30_000);
+  return server;
 }
-
-type Module = Awaited<ReturnType<typeof startModule>>;
 
 async function exitCode(cmd: string, args: string[]): Promise<number> {
   const out = await new Deno.Command(cmd, {
@@ -221,12 +175,12 @@ function pick(slot: number, round: number, clients: number): number {
 
 /** One run of ours at `clients`; validations per second. */
 async function runOurs(
-  module: Module,
+  module: Server,
   socket: string,
   clients: number,
   seconds: number,
 ): Promise<{ rate: number; failures: number }> {
-  const before = module.successes();
+  const before = module.accepted();
   const { elapsed, failures } = await slots(
     clients,
     seconds,
@@ -242,7 +196,7 @@ async function runOurs(
     },
   );
   await sleep(50); // the last log lines
-  return { rate: (module.successes() - before) / elapsed, failures };
+  return { rate: (module.accepted() - before) / elapsed, failures };
 }
 
 /** One run of the baseline at `clients`; validations per second. */
@@ -293,11 +247,12 @@ function missing(): string | undefined {
 export async function benchLdap(
   plan: Plan = FULL,
 ): Promise<LdapBenchFigures[] | string> {
-  const why = missing();
+  const why = missing() ??
+    await ensureBuilt(`${ROOT}/dist/cvm-ldap-local`);
   if (why !== undefined) return why;
   const slapd = await startSlapd();
   const dir = Deno.makeTempDirSync({ prefix: "cvm-bench-ldap-" });
-  const modules: Module[] = [];
+  const modules: Server[] = [];
   try {
     await loadAccounts(slapd);
     const common = {

@@ -34,6 +34,9 @@ if [ -z "$deno_bin" ]; then
   exit 1
 fi
 deno_bin=$(readlink -f "$deno_bin")
+# V8's young generation kept small (V8_FLAGS in installer/portable.ts: the
+# same for the portable tree's launcher).
+v8_flags=--v8-flags=--max-semi-space-size=1
 
 if [ "$mode" = portable ]; then
   # The installer stages and checks the tree; DIR gets its manifest too, so
@@ -51,14 +54,14 @@ if [ "$mode" = launcher ]; then
 #!/bin/bash
 # cvm launcher: runs main.ts under deno with argv[0] kept, so the program
 # symlinks (cvm-pwfile, cvm-testclient, ...) dispatch as a compiled binary would.
-exec -a "\$0" "$deno_bin" run --allow-all --quiet --no-prompt --config "$root/deno.json" "$root/main.ts" "\$@"
+exec -a "\$0" "$deno_bin" run --allow-all --quiet --no-prompt $v8_flags --config "$root/deno.json" "$root/main.ts" "\$@"
 LAUNCHER
   chmod 755 "$tmp"
   mv -f "$tmp" "$dist/cvm"  # atomic: a running test never sees no dist/cvm
 else
   log=$(mktemp)
   if ! (cd "$root" && "$deno_bin" compile --allow-all --no-prompt --quiet \
-      --output "$tmp" main.ts) >"$log" 2>&1; then
+      "$v8_flags" --output "$tmp" main.ts) >"$log" 2>&1; then
     echo "compile.sh: deno compile failed:" >&2
     sed 's/^/  /' "$log" >&2
     if grep -qiE 'denort|download|dns|connect|network' "$log"; then

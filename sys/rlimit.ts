@@ -76,6 +76,19 @@ export function setOpenFileLimit(limit: Limit): void {
   }
 }
 
+/** The open-file limits as /proc/self/limits shows them, if it can be read. */
+function procOpenFileLimit(): Limit | undefined {
+  try {
+    const text = Deno.readTextFileSync("/proc/self/limits");
+    const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
+    if (m === null) return undefined;
+    const value = (v: string) => v === "unlimited" ? Infinity : Number(v);
+    return { soft: value(m[1]), hard: value(m[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Raises the soft open-file limit to the hard limit (what a server may use
  * without privilege), and returns the limit now in force.
@@ -88,7 +101,9 @@ export function setOpenFileLimit(limit: Limit): void {
  * ```
  */
 export function raiseOpenFileLimit(): number {
-  const limit = getOpenFileLimit();
+  // Read without FFI where it can be: loading libc's bindings costs a
+  // server about 2.5 MB, and most have nothing to raise.
+  const limit = procOpenFileLimit() ?? getOpenFileLimit();
   if (limit.soft >= limit.hard) return limit.soft;
   try {
     setOpenFileLimit({ soft: limit.hard, hard: limit.hard });

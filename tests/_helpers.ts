@@ -305,3 +305,26 @@ export const SAMPLE_PASSWD = [
   "carol:$6$saltsalt$jZBOucnQMcKhGbQ8vZvAkkJMkUei09muFmegadYhO80TBLAfV9YLmUcd87HmbJAN2V/Ut8IC1ByOvBKGGNab0.:1002:100:Carol:/home/carol:/bin/bash",
   "",
 ].join("\n");
+
+/**
+ * Asks again until the answer is the one expected, or `ms` have passed:
+ * for what a server sees within a moment (a changed file, within a second),
+ * never at once. Returns the last answer, for the test to assert on.
+ *
+ * @param ask Makes one attempt.
+ * @param done Whether an answer is the one awaited.
+ * @param ms How long to keep asking (generous: the machine is shared).
+ * @returns The first answer that is done, else the last one.
+ */
+export async function eventually<T>(
+  ask: () => Promise<T>,
+  done: (answer: T) => boolean,
+  ms = 5000,
+): Promise<T> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const answer = await ask();
+    if (done(answer) || performance.now() > deadline) return answer;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

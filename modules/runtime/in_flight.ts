@@ -34,7 +34,8 @@ export function connectionCap(openFileLimit: number): number {
 }
 
 /**
- * A bounded set of running tasks.
+ * A bounded count of running tasks: a counter, not a set of promises, so
+ * that taking on a request costs no allocation.
  *
  * @example
  * ```ts
@@ -47,9 +48,11 @@ export function connectionCap(openFileLimit: number): number {
  */
 export class InFlight {
   readonly #limit: number;
-  readonly #tasks = new Set<Promise<void>>();
+  #running = 0;
   #wake: (() => void) | undefined;
+  #idle: (() => void)[] = [];
   #closed = false;
+  #abandoned = false;
 
   /**
    * @param limit The most tasks at once (at least 1).
@@ -60,7 +63,7 @@ export class InFlight {
 
   /** How many tasks are running. */
   get size(): number {
-    return this.#tasks.size;
+    return this.#running;
   }
 
   /** The most tasks at once. */
@@ -75,57 +78,80 @@ export class InFlight {
    * @returns Settles when a task may be added.
    */
   async room(): Promise<void> {
-    while (this.#tasks.size >= this.#limit && !this.#closed) {
+    while (this.#running >= this.#limit && !this.#closed) {
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
   }
 
   /**
-   * Adds a running task; it leaves the set when it settles (its failure is
+   * Counts a task that has started; it must call `leave()` exactly once
+   * when it is done, whatever happens.
+   */
+  enter(): void {
+    this.#running++;
+  }
+
+  /** Counts a task as done (the pair of `enter()`). */
+  leave(): void {
+    this.#running--;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+    if (this.#running === 0 && this.#idle.length > 0) {
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const resolve of idle) resolve();
+    }
+  }
+
+  /**
+   * Adds a running task; it is counted until it settles (its failure is
    * its own business: it is not rethrown here).
    *
    * @param task The task.
    */
   add(task: Promise<unknown>): void {
-    const tracked: Promise<void> = task.then(() => {}, () => {}).finally(
-      () => {
-        this.#tasks.delete(tracked);
-        this.#signal();
-      },
-    );
-    this.#tasks.add(tracked);
+    this.enter();
+    const leave = () => this.leave();
+    task.then(leave, leave);
   }
 
   /** Lets a waiting `room()` go: the server is stopping. */
   close(): void {
     this.#closed = true;
-    this.#signal();
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 
   /**
-   * Waits for the running tasks, at most `ms` milliseconds.
+   * Whether `settle()` gave up waiting: a task still running then has
+   * outlived its server, and must neither log nor reply (a line after
+   * `Stopping.` would tell of an answer nobody got).
+   */
+  get abandoned(): boolean {
+    return this.#abandoned;
+  }
+
+  /**
+   * Waits for the running tasks, at most `ms` milliseconds; past that,
+   * what still runs is abandoned.
    *
    * @param ms The deadline.
    * @returns True when every task finished in time.
    */
   async settle(ms: number): Promise<boolean> {
+    if (this.#running === 0) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
     try {
-      return await Promise.race([
-        Promise.all([...this.#tasks]).then(() => true),
-        late,
-      ]);
+      const done = await new Promise<boolean>((resolve) => {
+        this.#idle.push(() => resolve(true));
+        timer = setTimeout(() => resolve(false), ms);
+      });
+      if (!done) this.#abandoned = true;
+      return done;
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  #signal(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
   }
 }

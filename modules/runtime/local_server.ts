@@ -11,6 +11,7 @@ import { answerRequest, type ModuleOptions } from "./answer.ts";
 import type { Backend } from "./backend.ts";
 import { type LogSink, requestLogLine } from "./log.ts";
 import { InFlight } from "./in_flight.ts";
+import { DeadlineQueue } from "./deadline_queue.ts";
 import { type RunningServer, runServerLoop } from "./server_life.ts";
 import { isPassingError, PassingTrouble } from "./socket_trouble.ts";
 
@@ -39,7 +40,11 @@ export interface LocalServerOptions extends ModuleOptions {
 
 export type { RunningServer };
 
-/** Reads to end of input (the client half-closes); undefined on error or timeout. */
+/**
+ * Reads to end of input (the client half-closes) into a buffer of its own,
+ * which the request's parsed values then point into; undefined on error
+ * or timeout.
+ */
 async function readRequest(
   conn: Deno.UnixConn,
 ): Promise<Uint8Array | undefined> {
@@ -48,7 +53,7 @@ async function readRequest(
   try {
     while (length <= MAX_PACKET) {
       const n = await conn.read(buffer.subarray(length));
-      if (n === null) return buffer.slice(0, length);
+      if (n === null) return buffer.subarray(0, length);
       length += n;
     }
     // Oversized: drain the rest (until EOF or the deadline) so the client
@@ -66,42 +71,54 @@ async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
+function closeQuietly(conn: Deno.UnixConn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+/**
+ * Serves one connection; never rejects, and leaves `work` when done. A
+ * deadline for the request and another for the reply: when one passes,
+ * the connection is closed, which ends the stalled read or write, so a
+ * silent client cannot hold anything.
+ */
 async function serveConnection<A>(
   conn: Deno.UnixConn,
   backend: Backend<A>,
   options: LocalServerOptions,
+  deadlines: DeadlineQueue,
+  work: InFlight,
 ): Promise<void> {
-  // One timer per phase, cleared when done: closing the connection ends a
-  // stalled read or write, so a silent client cannot hold anything.
   let timedOut = false;
-  const close = () => {
-    try {
-      conn.close();
-    } catch { /* already closed */ }
+  const cut = () => {
+    timedOut = true;
+    closeQuietly(conn);
   };
-  const arm = () =>
-    setTimeout(() => {
-      timedOut = true;
-      close();
-    }, options.timeoutMs);
-  let timer = arm();
-  const request = await readRequest(conn);
-  clearTimeout(timer);
-  if (request === undefined || timedOut) {
-    close();
-    return;
-  }
-  const answer = await answerRequest(backend, request, options);
-  // The line before the reply: a client that has its answer can read it.
-  options.log(
-    requestLogLine(answer.code, answer.account, answer.domain, answer.words),
-  );
-  timer = arm();
   try {
-    await writeAll(conn, answer.reply);
-  } catch { /* the client went away; the answer is logged all the same */ }
-  clearTimeout(timer);
-  close();
+    let deadline = deadlines.set(cut);
+    const request = await readRequest(conn);
+    deadline.done();
+    if (request === undefined || timedOut) return;
+    const answer = await answerRequest(backend, request, options);
+    if (work.abandoned) return; // the server stopped without it
+    // The line before the reply: a client that has its answer can read it.
+    options.log(
+      requestLogLine(answer.code, answer.account, answer.domain, answer.words),
+    );
+    const written = options.log.written;
+    if (written !== undefined) await written();
+    deadline = deadlines.set(cut);
+    try {
+      await writeAll(conn, answer.reply);
+    } catch { /* the client went away; the answer is logged all the same */ }
+    deadline.done();
+  } catch {
+    // The log could not be written: no reply goes out without its line.
+  } finally {
+    if (!timedOut) closeQuietly(conn);
+    work.leave();
+  }
 }
 
 /** Removes a stale socket at `path`, refusing to delete anything else. */
@@ -158,6 +175,7 @@ export function startLocalServer<A>(
   }
   options.log("Starting.");
   const work = new InFlight(options.maxInFlight);
+  const deadlines = new DeadlineQueue(options.timeoutMs);
   const accepting = async (stopped: () => boolean) => {
     const trouble = new PassingTrouble(
       options.warn,
@@ -177,7 +195,8 @@ export function startLocalServer<A>(
         continue;
       }
       trouble.cleared();
-      work.add(serveConnection(conn, backend, options));
+      work.enter();
+      void serveConnection(conn, backend, options, deadlines, work);
     }
   };
   const closeSocket = () => {
@@ -188,5 +207,15 @@ export function startLocalServer<A>(
       Deno.removeSync(options.path);
     } catch { /* already gone */ }
   };
-  return runServerLoop(accepting, closeSocket, work, backend, options.log);
+  const server = runServerLoop(
+    accepting,
+    closeSocket,
+    work,
+    backend,
+    options.log,
+  );
+  // The work is over (or given up on): no timer is left behind.
+  const stopTimer = () => deadlines.close();
+  server.finished.then(stopTimer, stopTimer);
+  return server;
 }

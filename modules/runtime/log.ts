@@ -7,27 +7,84 @@
 
 import { ErrorCode } from "../../protocol/mod.ts";
 
-/** Where log lines go; stdout in the programs, an array in tests. */
-export type LogSink = (line: string) => void;
+/**
+ * Where log lines go; stdout in the programs, an array in tests. A sink
+ * that holds lines back for a moment (see {@linkcode stdoutLog}) says when
+ * they are out with `written`; a server awaits it before it sends a reply.
+ */
+export type LogSink = ((line: string) => void) & {
+  /** Settles once every line given so far has been written. */
+  written?: () => Promise<void>;
+};
+
+/** The most bytes one write of coalesced lines carries (one line is at most ~1 KiB). */
+const BATCH_BYTES = 16 * 1024;
 
 /**
- * A sink writing each line to stdout at once (unbuffered, for multilog).
+ * A sink writing to stdout (for multilog), in order and never lost: the
+ * lines given while the same turn of the event loop's work is running are
+ * written together, in one `write(2)`, when that work is done (a
+ * microtask); `written()` settles after that write, so that a server can
+ * send each reply after its line. Lines not yet written are written before
+ * the process exits (`unload`), and at once by `flush()`.
  *
- * @returns The sink.
+ * @param write Writes some bytes, returns how many (default: stdout's).
+ * @returns The sink, with `flush()` to write what is held at once.
  * @example
  * ```ts
  * import { stdoutLog } from "./log.ts";
  * const log = stdoutLog();
  * log("Starting.");
+ * await log.written(); // the line is out
  * ```
  */
-export function stdoutLog(): LogSink {
+export function stdoutLog(
+  write: (bytes: Uint8Array) => number = (b) => Deno.stdout.writeSync(b),
+): LogSink & { written: () => Promise<void>; flush: () => void } {
   const encoder = new TextEncoder();
-  return (line) => {
-    const bytes = encoder.encode(line + "\n");
+  let buffer = new Uint8Array(BATCH_BYTES);
+  let held = 0;
+  let batch: Promise<void> | undefined;
+  const writeAll = (bytes: Uint8Array) => {
     let at = 0;
-    while (at < bytes.length) at += Deno.stdout.writeSync(bytes.subarray(at));
+    while (at < bytes.length) at += write(bytes.subarray(at));
   };
+  const flush = () => {
+    batch = undefined;
+    if (held === 0) return;
+    const bytes = buffer.subarray(0, held);
+    held = 0;
+    writeAll(bytes);
+  };
+  const sink = (line: string) => {
+    // Room for the line's UTF-8 (at most 3 bytes a UTF-16 unit) and "\n".
+    const most = line.length * 3 + 1;
+    if (held + most > buffer.length) {
+      flush();
+      if (most > buffer.length) buffer = new Uint8Array(most);
+    }
+    held += encoder.encodeInto(line, buffer.subarray(held)).written;
+    buffer[held++] = 0x0a;
+    // Written when this turn's work is done: a server waiting on
+    // `written()` sends its reply only after the line is out (and none
+    // when the write fails; a line nobody waits on fails quietly).
+    if (batch === undefined) {
+      batch = Promise.resolve().then(flush);
+      batch.catch(() => {});
+    }
+  };
+  // Out before the process ends: on exit, and on an uncaught error.
+  for (const event of ["unload", "error", "unhandledrejection"]) {
+    globalThis.addEventListener(event, () => {
+      try {
+        flush();
+      } catch { /* stdout is gone: nothing more can be said */ }
+    });
+  }
+  return Object.assign(sink, {
+    written: () => batch ?? Promise.resolve(),
+    flush,
+  });
 }
 
 /** Control characters would let an account name forge log lines. */

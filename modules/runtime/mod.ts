@@ -18,6 +18,7 @@
 export * from "./answer.ts";
 export * from "./backend.ts";
 export * from "./command_server.ts";
+export * from "./deadline_queue.ts";
 export * from "./local_server.ts";
 export * from "./log.ts";
 export * from "./run_module.ts";

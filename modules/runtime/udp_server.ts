@@ -73,17 +73,26 @@ export function startUdpServer<A>(
     port: options.port,
   });
   const port = (socket.addr as Deno.NetAddr).port;
-  const answer = async (message: Uint8Array, peer: Deno.Addr) => {
-    const reply = await answerRequest(backend, message, options);
-    // The line before the reply: a client that has its answer can read it.
-    options.log(
-      requestLogLine(reply.code, reply.account, reply.domain, reply.words),
-    );
-    try {
-      await socket.send(reply.reply, peer);
-    } catch { /* socket closed while stopping */ }
-  };
   const work = new InFlight(options.maxInFlight);
+  // Never rejects, and leaves `work` when done.
+  const answer = async (message: Uint8Array, peer: Deno.Addr) => {
+    try {
+      const reply = await answerRequest(backend, message, options);
+      if (work.abandoned) return; // the server stopped without it
+      // The line before the reply: a client that has its answer can read it.
+      options.log(
+        requestLogLine(reply.code, reply.account, reply.domain, reply.words),
+      );
+      const written = options.log.written;
+      if (written !== undefined) await written();
+      await socket.send(reply.reply, peer);
+    } catch {
+      // The socket closed while stopping, or the log could not be written
+      // (no reply goes out without its line).
+    } finally {
+      work.leave();
+    }
+  };
   const receiving = async (stopped: () => boolean) => {
     const trouble = new PassingTrouble(options.warn, `receive on port ${port}`);
     const busy = new OncePerSpell(options.warn);
@@ -110,7 +119,10 @@ export function startUdpServer<A>(
       }
       busy.cleared();
       const [message, peer] = received;
-      work.add(answer(message.slice(), peer));
+      // A copy: the buffer is read into again, and the request's values
+      // point into the bytes they were parsed from.
+      work.enter();
+      void answer(message.slice(), peer);
     }
   };
   options.log("Starting.");

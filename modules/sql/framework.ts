@@ -14,7 +14,11 @@
 import { asciiLower, CvmError, ErrorCode } from "../../protocol/mod.ts";
 import type { Facts } from "../../protocol/mod.ts";
 import { writeStderr } from "../../program.ts";
-import type { Backend, ModuleRequest } from "../runtime/mod.ts";
+import {
+  type Backend,
+  DeadlineQueue,
+  type ModuleRequest,
+} from "../runtime/mod.ts";
 import { type Rehasher, rehasherFromEnv } from "../passwords/mod.ts";
 import {
   checkPassword,
@@ -361,6 +365,8 @@ export function parseSqlTimeout(
  * @param statement The statement.
  * @param values Its bound values.
  * @param timeoutMs The deadline, in milliseconds.
+ * @param deadlines A queue of deadlines of `timeoutMs` to set it on (a
+ *   server's: one timer for every statement), instead of a timer of its own.
  * @returns What the statement returned.
  * @throws {CvmError} IO past the deadline, or what the driver threw.
  * @example
@@ -376,11 +382,12 @@ export async function runWithDeadline(
   statement: SqlStatement,
   values: readonly string[],
   timeoutMs: number,
+  deadlines?: DeadlineQueue,
 ): Promise<SqlResult> {
   const deadline = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let expire: () => void = () => {};
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    expire = () => {
       deadline.abort();
       reject(
         new CvmError(
@@ -388,16 +395,57 @@ export async function runWithDeadline(
           `no answer within ${timeoutMs / 1000} s ($CVM_SQL_TIMEOUT)`,
         ),
       );
-    }, timeoutMs);
+    };
   });
+  // A server's statements share one timer (their deadlines come due in
+  // the order they were set); a lone statement has its own.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const due = deadlines?.set(expire);
+  if (due === undefined) timer = setTimeout(expire, timeoutMs);
   try {
     return await Promise.race([
       driver.run(statement, values, deadline.signal),
       expired,
     ]);
   } finally {
+    due?.done();
     clearTimeout(timer);
   }
+}
+
+/** The most connections `$CVM_SQL_CONNECTIONS` may ask for. */
+export const MAX_SQL_CONNECTIONS = 64;
+
+/**
+ * Reads `$CVM_SQL_CONNECTIONS`: how many database connections a server
+ * keeps, over which concurrent requests are spread.
+ *
+ * @param env The environment.
+ * @param fallback The driver's own number, when the variable is unset or empty.
+ * @returns The number of connections.
+ * @throws {CvmError} CONFIG naming the variable for anything but a number
+ *   from 1 to {@linkcode MAX_SQL_CONNECTIONS}.
+ * @example
+ * ```ts
+ * import { parseSqlConnections } from "./framework.ts";
+ * parseSqlConnections({ CVM_SQL_CONNECTIONS: "8" }, 4); // 8
+ * parseSqlConnections({}, 4); // 4
+ * ```
+ */
+export function parseSqlConnections(
+  env: Record<string, string | undefined>,
+  fallback: number,
+): number {
+  const text = env.CVM_SQL_CONNECTIONS;
+  if (text === undefined || text === "") return fallback;
+  const n = /^[0-9]{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_SQL_CONNECTIONS)) {
+    throw new CvmError(
+      ErrorCode.CONFIG,
+      `$CVM_SQL_CONNECTIONS is not a number from 1 to ${MAX_SQL_CONNECTIONS}`,
+    );
+  }
+  return n;
 }
 
 /** What an SQL module is called and how its dialect writes placeholders. */
@@ -548,6 +596,7 @@ export function createSqlBackend(
   env: Record<string, string | undefined>,
 ): Backend<SqlAccount> {
   const lookupMode = env.CVM_LOOKUP_SECRET !== undefined;
+  const deadlines = new DeadlineQueue(settings.timeoutMs);
   let reported = false;
   // No way to sample a table: the first hash a check meets (in scheme
   // mode, the scheme met most), until then (and in command mode) the
@@ -563,6 +612,7 @@ export function createSqlBackend(
       statement,
       bindValues(statement, request, env, extra),
       settings.timeoutMs,
+      deadlines,
     );
   const postQuery = async (request: ModuleRequest) => {
     if (settings.postQuery === undefined) return;
@@ -638,7 +688,10 @@ export function createSqlBackend(
       if (account.facts instanceof CvmError) throw account.facts;
       return account.facts;
     },
-    close: () => driver.close(),
+    close: () => {
+      deadlines.close();
+      return driver.close();
+    },
     reload: () => driver.reconnect?.() ?? Promise.resolve(),
   };
 }

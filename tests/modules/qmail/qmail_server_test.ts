@@ -1,12 +1,19 @@
 /**
  * Server modes of the qmail-based modules follow edits of their files
- * without a restart: control/locals, control/virtualdomains, users/cdb,
+ * without a restart, within a second (they look at a file at most once a
+ * second): control/locals, control/virtualdomains, users/cdb,
  * the .qmail files, a domain's passwd.cdb and vpopmail's files; and they
  * log one line per request.
  */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { dist, ensureDist, run, startServer } from "../../_helpers.ts";
+import {
+  dist,
+  ensureDist,
+  eventually,
+  run,
+  startServer,
+} from "../../_helpers.ts";
 import {
   canRunQmailTests,
   entry,
@@ -20,6 +27,16 @@ const RUN = canRunQmailTests([]);
 async function ask(module: string, args: string[]) {
   const out = await run(`${dist}/cvm-testclient`, [module, ...args]);
   return { code: out.code, stdout: out.stdout };
+}
+
+/** Asks until the answer has `code` (a server sees a change within a second). */
+function askUntil(module: string, args: string[], code: number) {
+  return eventually(() => ask(module, args), (r) => r.code === code);
+}
+
+/** Asks until the answer prints `stdout`. */
+function askUntilSaid(module: string, args: string[], stdout: string) {
+  return eventually(() => ask(module, args), (r) => r.stdout === stdout);
 }
 
 Deno.test({
@@ -43,7 +60,7 @@ Deno.test({
       assertEquals((await ask(module, [a.name, "local.test"])).code, 0);
       assertEquals((await ask(module, [a.name, "new.test"])).code, 100);
       fx.control("locals", "local.test\nnew.test\n");
-      assertEquals((await ask(module, [a.name, "new.test"])).code, 0);
+      assertEquals((await askUntil(module, [a.name, "new.test"], 0)).code, 0);
 
       assertEquals(
         (await ask(module, ["bob", "virt.test"])).stdout,
@@ -51,26 +68,39 @@ Deno.test({
       );
       fx.control("virtualdomains", `virt.test:${v.name}\n`);
       assertEquals(
-        (await ask(module, ["bob", "virt.test"])).stdout,
+        (await askUntilSaid(
+          module,
+          ["bob", "virt.test"],
+          "out of scope:     0\n",
+        )).stdout,
         "out of scope:     0\n",
       );
       Deno.writeTextFileSync(`${v.home}/.qmail-default`, "./Maildir/\n");
-      assertEquals((await ask(module, ["bob", "virt.test"])).code, 0);
+      assertEquals((await askUntil(module, ["bob", "virt.test"], 0)).code, 0);
 
       assertEquals((await ask(module, ["alias1", "local.test"])).code, 100);
       await fx.usersCdb([usersExact("alias1", a)]);
-      const found = await ask(module, ["alias1", "local.test"]);
+      const found = await askUntil(module, ["alias1", "local.test"], 0);
       assertEquals(found.code, 0);
       assertEquals(found.stdout.split("\n")[0], `user name:        ${a.name}`);
       await fx.usersCdb([usersExact("alias1", { ...a, uid: 77 })]);
       assertEquals(
-        (await ask(module, ["alias1", "local.test"])).stdout.split("\n")[1],
+        (await eventually(
+          () => ask(module, ["alias1", "local.test"]),
+          (r) => r.stdout.split("\n")[1] === "user ID:          77",
+        )).stdout.split("\n")[1],
         "user ID:          77",
       );
       await fx.usersCdb(undefined);
-      assertEquals((await ask(module, ["alias1", "local.test"])).code, 100);
+      assertEquals(
+        (await askUntil(module, ["alias1", "local.test"], 100)).code,
+        100,
+      );
       fx.control("locals", "");
-      assertEquals((await ask(module, [a.name, "local.test"])).code, 100);
+      assertEquals(
+        (await askUntil(module, [a.name, "local.test"], 100)).code,
+        100,
+      );
     } finally {
       await server.stop();
       await fx.cleanup();
@@ -116,13 +146,19 @@ Deno.test({
         entry({ password: "$0$pw" }),
       ]]);
       Deno.renameSync(`${pw}.new`, pw);
-      assertEquals((await ask(vmModule, ["bob", "virt.test", "pw"])).code, 0);
+      assertEquals(
+        (await askUntil(vmModule, ["bob", "virt.test", "pw"], 0)).code,
+        0,
+      );
       await writeCdbChecked(`${pw}.new`, [[
         "bob",
         entry({ password: "$0$new" }),
       ]]);
       Deno.renameSync(`${pw}.new`, pw);
-      assertEquals((await ask(vmModule, ["bob", "virt.test", "pw"])).code, 100);
+      assertEquals(
+        (await askUntil(vmModule, ["bob", "virt.test", "pw"], 100)).code,
+        100,
+      );
       assertEquals((await ask(vmModule, ["bob", "virt.test", "new"])).code, 0);
 
       const vpModule = `cvm-local:${vpSocket}`;
@@ -144,13 +180,19 @@ Deno.test({
         `${dir}/vpasswd`,
         `bob:${await des("pw")}:1:0:Bob:${dir}/bob:NOQUOTA\n`,
       );
-      assertEquals((await ask(vpModule, ["bob", "virt.test", "pw"])).code, 0);
+      assertEquals(
+        (await askUntil(vpModule, ["bob", "virt.test", "pw"], 0)).code,
+        0,
+      );
       Deno.writeTextFileSync(
         `${dir}/vpasswd.new`,
         `bob:${await des("other")}:1:0:Bob:${dir}/bob:NOQUOTA\n`,
       );
       Deno.renameSync(`${dir}/vpasswd.new`, `${dir}/vpasswd`);
-      assertEquals((await ask(vpModule, ["bob", "virt.test", "pw"])).code, 100);
+      assertEquals(
+        (await askUntil(vpModule, ["bob", "virt.test", "pw"], 100)).code,
+        100,
+      );
       assertEquals(
         (await ask(vpModule, ["bob", "virt.test", "other"])).code,
         0,

@@ -17,6 +17,8 @@ import {
   databaseError,
   DEFAULT_QUERY,
   DEFAULT_SQL_TIMEOUT_MS,
+  MAX_SQL_CONNECTIONS,
+  parseSqlConnections,
   parseSqlTimeout,
   readSqlSettings,
   rowFacts,
@@ -656,4 +658,19 @@ Deno.test("createSqlBackend() rejects an account or domain holding a NUL without
     undefined,
   );
   assertEquals(ran, []);
+});
+
+Deno.test("parseSqlConnections() reads $CVM_SQL_CONNECTIONS from 1 to 64, the driver's number when unset, and a bad value is CONFIG naming it", () => {
+  assertEquals(MAX_SQL_CONNECTIONS, 64);
+  assertEquals(parseSqlConnections({}, 8), 8);
+  assertEquals(parseSqlConnections({ CVM_SQL_CONNECTIONS: "" }, 2), 2);
+  assertEquals(parseSqlConnections({ CVM_SQL_CONNECTIONS: "1" }, 8), 1);
+  assertEquals(parseSqlConnections({ CVM_SQL_CONNECTIONS: "64" }, 8), 64);
+  for (const bad of ["0", "65", "-1", "abc", "4 ", "1e1", "1000"]) {
+    throwsCode(
+      () => parseSqlConnections({ CVM_SQL_CONNECTIONS: bad }, 8),
+      ErrorCode.CONFIG,
+      "$CVM_SQL_CONNECTIONS",
+    );
+  }
 });

@@ -33,6 +33,8 @@ serverSuite(my, {
   },
   pool: {
     account: ["山田", "秘密"],
+    // The pool's size is the variable's (the default is 8).
+    env: () => ({ CVM_SQL_CONNECTIONS: "4" }),
     openConnections: async (db) => {
       const [[open]] = await db.exec(
         "SELECT count(*) FROM information_schema.processlist WHERE db = ?",
