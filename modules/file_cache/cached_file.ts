@@ -1,9 +1,15 @@
 /**
- * A file read again only when it changes: at most one `stat` a second
- * (not one per request), a read and a parse only when its identity
- * (device, inode, size, mtime, ctime) differs or it appeared or
- * disappeared, so a change is seen within a second. Shared by every module
- * that serves from files (cvm-pwfile, cvm-qmail, cvm-vmailmgr, cvm-vchkpw).
+ * A file read again only when it changes: a `stat` on every use (a few
+ * microseconds), a read and a parse only when its identity (device, inode,
+ * size, mtime, ctime) differs or it appeared or disappeared, so a change is
+ * seen at once, as by the reference, which reads its files on every request.
+ * Shared by every module that serves from files (cvm-pwfile, cvm-cdb,
+ * cvm-qmail, cvm-vmailmgr, cvm-vchkpw).
+ *
+ * A file changed twice within one tick of the file system's clock keeps its
+ * size and times, so its identity cannot tell the second change: a version
+ * read while that young is read once more when the tick has surely passed
+ * ({@linkcode RACY_MS}), as git treats a "racily clean" index entry.
  *
  * Synchronous on purpose: a local stat is cheaper than a thread hop, and
  * cvm-qmail may switch its effective user id for a moment
@@ -44,29 +50,48 @@ export function readFileSafely(path: string): FileRead {
   }
 }
 
-/** How long a `stat` of a cached file stands before `get()` makes another. */
-export const RECHECK_MS = 1000;
+/**
+ * How long a `stat` of a cached file stands before `get()` makes another:
+ * 0, a `stat` on every use, so an account removed or a password changed is
+ * refused at once.
+ */
+export const RECHECK_MS = 0;
+
+/**
+ * How young (by its mtime or ctime) a file read may be and still hide a
+ * later change of the same size within the same clock tick: such a read is
+ * repeated once this long after it. Two seconds cover the coarsest clocks
+ * (FAT, some network file systems).
+ */
+export const RACY_MS = 2000;
 
 /**
  * A file whose parsed contents are kept until the file changes: a `get()`
- * makes a `stat` when the last one is older than `recheckMs` (one second
- * by default); the file is read and parsed again only when it changed,
- * appeared or disappeared.
+ * makes a `stat` (at most one per `recheckMs`, by default one every time);
+ * the file is read and parsed again only when it changed, appeared or
+ * disappeared, or once more after a read of a version too young to trust.
  *
  * @example
  * ```ts
  * import { CachedFile } from "./cached_file.ts";
  * const locals = new CachedFile("/var/qmail/control/locals", (r) =>
  *   r.ok ? new TextDecoder().decode(r.bytes).split("\n") : []);
- * locals.get(); // parsed lines, re-read only after a change (seen within 1 s)
+ * locals.get(); // parsed lines, re-read only after a change
  * ```
  */
 export class CachedFile<T> {
   readonly #path: string;
   readonly #parse: (read: FileRead) => T;
   readonly #recheckMs: number;
-  /** What was parsed, and the identity of the file it came from (null: no file). */
-  #cached: { identity: FileIdentity | null; value: T } | undefined;
+  readonly #racyMs: number;
+  /**
+   * What was parsed, the identity of the file it came from (null: no file),
+   * and when (`Date.now()`) to read it again whatever its identity says
+   * (Infinity: never; the version was old enough to trust).
+   */
+  #cached:
+    | { identity: FileIdentity | null; value: T; rereadAt: number }
+    | undefined;
   /** When the file was last looked at (`performance.now()`). */
   #checkedAt = -Infinity;
 
@@ -77,16 +102,19 @@ export class CachedFile<T> {
    * @param parse Turns a read (bytes or failure) into the cached value; it
    *   may throw, in which case nothing is cached and `get()` throws too.
    * @param options `recheckMs`: how long a look at the file stands
-   *   (default {@linkcode RECHECK_MS}; 0: a `stat` on every `get()`).
+   *   (default {@linkcode RECHECK_MS}: a `stat` on every `get()`);
+   *   `racyMs`: how young a version read is read again
+   *   (default {@linkcode RACY_MS}).
    */
   constructor(
     path: string,
     parse: (read: FileRead) => T,
-    options: { recheckMs?: number } = {},
+    options: { recheckMs?: number; racyMs?: number } = {},
   ) {
     this.#path = path;
     this.#parse = parse;
     this.#recheckMs = options.recheckMs ?? RECHECK_MS;
+    this.#racyMs = options.racyMs ?? RACY_MS;
   }
 
   /** The file's path. */
@@ -96,7 +124,8 @@ export class CachedFile<T> {
 
   /**
    * The parsed contents, read again if the file changed since it was last
-   * looked at (at most `recheckMs` ago).
+   * looked at (at most `recheckMs` ago), or if the version read was too
+   * young to trust and its time has passed.
    *
    * @returns The value `parse` made of the file.
    */
@@ -111,15 +140,22 @@ export class CachedFile<T> {
     } catch {
       identity = null;
     }
-    const was = this.#cached?.identity;
-    const unchanged = this.#cached !== undefined &&
-      (was === null || identity === null
-        ? was === identity
-        : sameFileIdentity(was!, identity));
+    const cached = this.#cached;
+    const wall = Date.now();
+    const unchanged = cached !== undefined && wall < cached.rereadAt &&
+      (cached.identity === null || identity === null
+        ? cached.identity === identity
+        : sameFileIdentity(cached.identity, identity));
     if (!unchanged) {
       // A failed stat still reads: the read reports why (ENOENT or not).
       const value = this.#parse(readFileSafely(this.#path));
-      this.#cached = { identity, value };
+      const changedAt = identity === null
+        ? -Infinity
+        : Math.max(identity.mtimeMs ?? wall, identity.ctimeMs ?? wall);
+      const rereadAt = wall - changedAt < this.#racyMs
+        ? wall + this.#racyMs
+        : Infinity;
+      this.#cached = { identity, value, rereadAt };
     }
     this.#checkedAt = now;
     return this.#cached!.value;

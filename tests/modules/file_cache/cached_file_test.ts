@@ -1,25 +1,68 @@
 /**
- * A cached file is looked at (a `stat`) at most once per `recheckMs`, not
- * once per use, and a change is seen once that time has passed.
+ * A cached file is looked at (a `stat`) on every use by default, so a change
+ * is seen at once; with `recheckMs`, at most once per that time. A version
+ * read while too young to trust is read once more.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
   CachedFile,
+  RACY_MS,
   RECHECK_MS,
 } from "../../../modules/file_cache/cached_file.ts";
 import { eventually, tempDir } from "../../_helpers.ts";
 
-function counted(path: string, recheckMs?: number) {
+function counted(path: string, recheckMs?: number, racyMs?: number) {
   let parses = 0;
   const file = new CachedFile(path, (read) => {
     parses++;
     return read.ok ? new TextDecoder().decode(read.bytes) : "(none)";
-  }, { recheckMs });
+  }, { recheckMs, racyMs });
   return { file, parses: () => parses };
 }
 
-Deno.test("CachedFile looks at its file at most once a second by default", () => {
-  assertEquals(RECHECK_MS, 1000);
+Deno.test("CachedFile looks at its file on every use by default, and distrusts a version younger than two seconds", () => {
+  assertEquals(RECHECK_MS, 0);
+  assertEquals(RACY_MS, 2000);
+});
+
+Deno.test("CachedFile by default sees a change at the very next use, and reads an unchanged old file once", () => {
+  const dir = tempDir();
+  try {
+    const path = `${dir.path}/f`;
+    Deno.writeTextFileSync(path, "one");
+    const old = new Date(Date.now() - 60_000);
+    Deno.utimeSync(path, old, old);
+    const { file, parses } = counted(path);
+    assertEquals(file.get(), "one");
+    assertEquals(file.get(), "one");
+    assertEquals(parses(), 1, "an old unchanged file is read once");
+    Deno.writeTextFileSync(path, "two, longer");
+    assertEquals(file.get(), "two, longer");
+    Deno.removeSync(path);
+    assertEquals(file.get(), "(none)");
+  } finally {
+    dir.cleanup();
+  }
+});
+
+Deno.test("CachedFile reads a version it read while young once more after racyMs, then trusts it", async () => {
+  const dir = tempDir();
+  try {
+    const path = `${dir.path}/f`;
+    Deno.writeTextFileSync(path, "one");
+    const { file, parses } = counted(path, 0, 100);
+    assertEquals(file.get(), "one");
+    assertEquals(file.get(), "one");
+    assertEquals(parses(), 1, "within racyMs the identity is trusted");
+    await new Promise((r) => setTimeout(r, 150));
+    assertEquals(file.get(), "one");
+    assertEquals(parses(), 2, "read once more: a same-size change may hide");
+    await new Promise((r) => setTimeout(r, 150));
+    assertEquals(file.get(), "one");
+    assertEquals(parses(), 2, "now old enough to trust");
+  } finally {
+    dir.cleanup();
+  }
 });
 
 Deno.test("CachedFile does not look at its file again within recheckMs: a change is not seen yet", () => {
