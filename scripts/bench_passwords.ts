@@ -26,9 +26,9 @@
 import {
   type HashParams,
   hashPassword,
+  stopIdlePasswordWorkers,
   verifyPassword,
 } from "../modules/passwords/mod.ts";
-import { stopIdleArgon2Workers } from "../modules/passwords/argon2.ts";
 import { formatRate, renderTable, type Row } from "./_bench_table.ts";
 
 const DOVEADM = "/usr/bin/doveadm";
@@ -172,7 +172,7 @@ export async function benchPasswords(plan: Plan = FULL): Promise<Row[]> {
       ours: "",
     });
   } finally {
-    stopIdleArgon2Workers();
+    await stopIdlePasswordWorkers();
   }
   return rows;
 }

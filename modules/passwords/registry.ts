@@ -600,3 +600,20 @@ export async function expectedResponse(
   if (raw === undefined || raw.length === 0) return undefined;
   return (await ref.info.load()).expectedResponse?.(raw, mechanism, challenge);
 }
+
+/**
+ * Stops the worker threads the slow schemes keep (Argon2's) that are idle,
+ * so that a script or a test ends with none running. Servers never need
+ * it: idle workers stop by themselves.
+ *
+ * @example
+ * ```ts
+ * import { stopIdlePasswordWorkers } from "./registry.ts";
+ * await stopIdlePasswordWorkers();
+ * ```
+ */
+export async function stopIdlePasswordWorkers(): Promise<void> {
+  // Imported here, as for hashing: a program that never met Argon2 loads
+  // nothing for it until now.
+  (await import("./argon2.ts")).stopIdleArgon2Workers();
+}

@@ -7,8 +7,8 @@ import {
   isLockedPassword,
   verifyUserPassword,
 } from "../../../modules/ldap/mod.ts";
+import { stopIdlePasswordWorkers } from "../../../modules/passwords/mod.ts";
 import { have, run } from "../../_helpers.ts";
-import { stopIdleArgon2Workers } from "../../../modules/passwords/argon2.ts";
 import { mkpasswdYescrypt, slapdAvailable, slappasswd } from "./_slapd.ts";
 
 const available = slapdAvailable();
@@ -153,7 +153,7 @@ Deno.test({
         );
       }
     } finally {
-      stopIdleArgon2Workers();
+      await stopIdlePasswordWorkers();
     }
   },
 });
