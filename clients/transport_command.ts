@@ -8,13 +8,13 @@
 import { CvmError, ErrorCode, MAX_PACKET, toBytes } from "../protocol/mod.ts";
 import type { Exchange } from "./transport.ts";
 
-/** A shell word that prints these bytes with printf: each one as an octal escape. */
-function printfWord(text: string): string {
+/** A printf format that prints these bytes: each one as an octal escape. */
+function octalFormat(text: string): string {
   let format = "";
   for (const byte of toBytes(text)) {
     format += "\\" + byte.toString(8).padStart(3, "0");
   }
-  return `'${format}x'`; // the x keeps trailing newlines from $(…)
+  return `${format}x`; // the x keeps trailing newlines from $(…)
 }
 
 /**
@@ -22,7 +22,9 @@ function printfWord(text: string): string {
  * Command takes text and would turn a byte that is not UTF-8 into U+FFFD;
  * when a value holds one (a Latin-1 variable passed on, as the reference
  * passes it), /bin/sh sets those variables from printf's octal escapes
- * and execs the module, so it gets the bytes.
+ * and execs the module, so it gets the bytes. The escapes travel in the
+ * environment (`__CVM_BYTES_N`, unset before the exec), never on the
+ * command line, which every local user can read in /proc.
  *
  * @param path The module program.
  * @param env The environment, names and values as exact text.
@@ -36,10 +38,10 @@ function printfWord(text: string): string {
  * });
  * const latin = moduleCommand("/usr/bin/cvm-unix", { A: "1", N: "j\uDCE9" });
  * assert.equal(latin.program, "/bin/sh");
- * assert.deepEqual(latin.env, { A: "1" });
+ * assert.deepEqual(latin.env, { A: "1", __CVM_BYTES_0: "\\152\\351x" });
  * assert.deepEqual(latin.args, [
  *   "-c",
- *   "N=$(printf '\\152\\351x'); N=${N%x}; export N; exec \"$0\"",
+ *   'N=$(printf "$__CVM_BYTES_0"); N=${N%x}; export N; unset __CVM_BYTES_0; exec "$0"',
  *   "/usr/bin/cvm-unix",
  * ]);
  * ```
@@ -50,11 +52,14 @@ export function moduleCommand(
 ): { program: string; args: string[]; env: Record<string, string> } {
   const text: Record<string, string> = {};
   let script = "";
+  let n = 0;
   for (const [name, value] of Object.entries(env)) {
     if (name.isWellFormed() && value.isWellFormed()) text[name] = value;
     else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      script += `${name}=$(printf ${printfWord(value)}); ` +
-        `${name}=\${${name}%x}; export ${name}; `;
+      const carrier = `__CVM_BYTES_${n++}`;
+      text[carrier] = octalFormat(value);
+      script += `${name}=$(printf "$${carrier}"); ${name}=\${${name}%x}; ` +
+        `export ${name}; unset ${carrier}; `;
     } // a name the shell cannot set is left out, as Deno leaves it out
   }
   if (script === "") return { program: path, args: [], env: text };
