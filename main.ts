@@ -9,6 +9,7 @@
 import { reportFatal, writeStderr, writeStdout } from "./program.ts";
 import { findProgram, PROGRAMS } from "./programs.ts";
 import { restoreCallerEnvironment } from "./launcher_env.ts";
+import { exactArguments, exactEnvironment } from "./caller_bytes.ts";
 
 /** The last part of a path (no node:path: start-up pays for every node: module). */
 function basename(path: string): string {
@@ -119,7 +120,9 @@ async function main(): Promise<number> {
       return reportFatal("cvm cdbpasswd", e);
     }
   }
-  const resolved = resolveInvocation(argv0, [...args]);
+  // Byte for byte as the caller gave them (a Latin-1 account name, a
+  // variable the next program gets), as the reference's programs see them.
+  const resolved = resolveInvocation(argv0, exactArguments(args));
   if (resolved === undefined) {
     writeStderr(
       args.length === 0
@@ -133,7 +136,7 @@ async function main(): Promise<number> {
     return await program.main({
       name: resolved.name,
       args: resolved.args,
-      env: Deno.env.toObject(),
+      env: exactEnvironment(Deno.env.toObject()),
     });
   } catch (e) {
     return reportFatal(resolved.name, e);

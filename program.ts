@@ -5,13 +5,18 @@
  * @module
  */
 
+import { toBytes } from "./protocol/mod.ts";
+
 /** How a program was invoked. */
 export interface Invocation {
   /** The program name as invoked (basename of argv[0], or the first argument). */
   name: string;
-  /** The arguments after the program name. */
+  /** The arguments after the program name (bytes that are not UTF-8 as `toExactText` gives them). */
   args: string[];
-  /** The environment, as a plain record. */
+  /**
+   * The environment, as a plain record; a name or value that is not UTF-8
+   * is exact text (`toExactText`), as the arguments are.
+   */
   env: Record<string, string | undefined>;
 }
 
@@ -51,7 +56,7 @@ export class FatalError extends Error {
 }
 
 /**
- * Writes text to stderr at once.
+ * Writes text to stderr at once, exact text as its bytes (`toBytes`).
  *
  * @param text The text, newlines included.
  * @example
@@ -61,13 +66,14 @@ export class FatalError extends Error {
  * ```
  */
 export function writeStderr(text: string): void {
-  const bytes = new TextEncoder().encode(text);
+  const bytes = toBytes(text);
   let at = 0;
   while (at < bytes.length) at += Deno.stderr.writeSync(bytes.subarray(at));
 }
 
 /**
- * Writes text to stdout at once.
+ * Writes text to stdout at once, exact text as its bytes (`toBytes`: a
+ * Latin-1 fact is printed as the byte the module sent).
  *
  * @param text The text, newlines included.
  * @example
@@ -77,7 +83,7 @@ export function writeStderr(text: string): void {
  * ```
  */
 export function writeStdout(text: string): void {
-  const bytes = new TextEncoder().encode(text);
+  const bytes = toBytes(text);
   let at = 0;
   while (at < bytes.length) at += Deno.stdout.writeSync(bytes.subarray(at));
 }

@@ -42,8 +42,12 @@ export interface CheckpasswordInput {
  * @returns The fields, or undefined when malformed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCheckpasswordInput } from "./checkpassword.ts";
- * parseCheckpasswordInput(new TextEncoder().encode("bob\0pw\0"))?.password.length; // 2
+ * const input = parseCheckpasswordInput(new TextEncoder().encode("bob\0pw\0"));
+ * assert.deepEqual(input?.password, new TextEncoder().encode("pw"));
+ * assert.equal(input?.timestamp, undefined);
+ * assert.equal(parseCheckpasswordInput(new TextEncoder().encode("bob\0pw")), undefined);
  * ```
  */
 export function parseCheckpasswordInput(
@@ -96,10 +100,11 @@ async function takeFd3(): Promise<Uint8Array | undefined> {
  * @returns The kind of call, or undefined when the caller is not Dovecot.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dovecotCall } from "./checkpassword.ts";
- * dovecotCall({ ORIG_UID: "108" }); // "auth"
- * dovecotCall({ ORIG_UID: "108", AUTHORIZED: "1" }); // "lookup"
- * dovecotCall({ TCPLOCALHOST: "mail.example" }); // undefined
+ * assert.equal(dovecotCall({ ORIG_UID: "108" }), "auth");
+ * assert.equal(dovecotCall({ ORIG_UID: "108", AUTHORIZED: "1" }), "lookup");
+ * assert.equal(dovecotCall({ TCPLOCALHOST: "mail.example" }), undefined);
  * ```
  */
 export function dovecotCall(
@@ -122,9 +127,11 @@ export function dovecotCall(
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dovecotFailureStatus } from "./checkpassword.ts";
- * dovecotFailureStatus(100, "auth"); // 1
- * dovecotFailureStatus(4, "auth"); // 111
+ * assert.equal(dovecotFailureStatus(100, "auth"), 1);
+ * assert.equal(dovecotFailureStatus(100, "lookup"), 3);
+ * assert.equal(dovecotFailureStatus(4, "auth"), 111);
  * ```
  */
 export function dovecotFailureStatus(
@@ -148,9 +155,14 @@ export function dovecotFailureStatus(
  * @returns The new environment.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dovecotEnv } from "./checkpassword.ts";
- * dovecotEnv({ ORIG_UID: "108" }, { all: [], username: "bob", userid: 1, groupid: 2, directory: "/h" }, "auth").userdb_uid;
- * // "1"
+ * const env = dovecotEnv({ ORIG_UID: "108" }, {
+ *   all: [], username: "bob", userid: 1, groupid: 2, directory: "/h", mailbox: "Maildir",
+ * }, "auth");
+ * assert.equal(env.userdb_uid, "1");
+ * assert.equal(env.userdb_mail, "maildir:/h/Maildir");
+ * assert.equal(env.EXTRA, "userdb_uid userdb_gid userdb_home userdb_mail");
  * ```
  */
 export function dovecotEnv(
@@ -275,8 +287,15 @@ async function checkpassword(
  * @returns The exit status on failure (on success it never returns: PROGRAM replaces it).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpasswordMain } from "./checkpassword.ts";
- * // Deno.exit(await checkpasswordMain({ name: "cvm-checkpassword", args, env }));
+ * import { reportFatal } from "../program.ts";
+ * // Without a module and a program: the usage on stderr, status 111, as
+ * // main.ts reports it.
+ * const status = await checkpasswordMain({
+ *   name: "cvm-checkpassword", args: [], env: {},
+ * }).catch((e) => reportFatal("cvm-checkpassword", e));
+ * assert.equal(status, 111);
  * ```
  */
 export function checkpasswordMain(invocation: Invocation): Promise<number> {
@@ -290,8 +309,13 @@ export function checkpasswordMain(invocation: Invocation): Promise<number> {
  * @returns The exit status on failure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { v1checkpasswordMain } from "./checkpassword.ts";
- * // Deno.exit(await v1checkpasswordMain({ name: "cvm-v1checkpassword", args, env }));
+ * import { reportFatal } from "../program.ts";
+ * const status = await v1checkpasswordMain({
+ *   name: "cvm-v1checkpassword", args: ["/usr/bin/cvm-unix"], env: {},
+ * }).catch((e) => reportFatal("cvm-v1checkpassword", e));
+ * assert.equal(status, 111); // no program to run: the usage
  * ```
  */
 export function v1checkpasswordMain(invocation: Invocation): Promise<number> {

@@ -10,16 +10,28 @@ import type { ClientFacts } from "../protocol/mod.ts";
 
 /**
  * The environment the next program gets: `USER HOME SHELL UID GID`, and
- * `NAME GROUP DOMAIN MAIL MAILBOX MAILDIR` where the fact came back.
+ * `NAME GROUP DOMAIN MAIL MAILBOX MAILDIR` where the fact came back. Values
+ * are exact text as the facts are (`toExactText`): a fact that is not UTF-8
+ * reaches the next program as the bytes the module sent.
  *
  * @param env The current environment.
  * @param facts The facts of the successful validation.
  * @returns The new environment.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpasswordEnv } from "./facts_env.ts";
- * checkpasswordEnv({}, { all: [], username: "bob", userid: 1, groupid: 2, directory: "/h" }).HOME;
- * // "/h"
+ * const env = checkpasswordEnv({ PATH: "/bin" }, {
+ *   all: [], username: "bob", userid: 1, groupid: 2, directory: "/h",
+ * });
+ * assert.deepEqual(env, {
+ *   PATH: "/bin", USER: "bob", UID: "1", GID: "2", HOME: "/h",
+ * });
+ * // A Latin-1 fact stays exact text: execve gives the child its bytes.
+ * const latin = checkpasswordEnv({}, {
+ *   all: [], username: "jos\uDCE9", userid: 1, groupid: 2, directory: "/h",
+ * });
+ * assert.equal(latin.USER, "jos\uDCE9");
  * ```
  */
 export function checkpasswordEnv(

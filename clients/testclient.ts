@@ -16,15 +16,22 @@ import { formatFacts } from "./report.ts";
 
 /**
  * `cvm-testclient MODULE ACCOUNT DOMAIN [PASSWORD]`: the account is split
- * at `$CVM_ACCOUNT_SPLIT_CHARS`; facts on stdout; on failure the error on
- * stderr, out-of-scope on stdout, and the code as exit status.
+ * at `$CVM_ACCOUNT_SPLIT_CHARS`; facts on stdout (byte for byte as the
+ * module sent them); on failure the error on stderr, out-of-scope on
+ * stdout, and the code as exit status.
  *
  * @param invocation Name, arguments, environment.
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { testclientMain } from "./testclient.ts";
- * // Deno.exit(await testclientMain({ name: "cvm-testclient", args, env }));
+ * import { reportFatal } from "../program.ts";
+ * // Too few arguments: the usage on stderr, status 1, as main.ts reports it.
+ * const status = await testclientMain({
+ *   name: "cvm-testclient", args: ["cvm-local:/run/cvm.sock"], env: {},
+ * }).catch((e) => reportFatal("cvm-testclient", e));
+ * assert.equal(status, 1);
  * ```
  */
 export async function testclientMain(invocation: Invocation): Promise<number> {
@@ -64,8 +71,13 @@ export async function testclientMain(invocation: Invocation): Promise<number> {
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { v1testclientMain } from "./testclient.ts";
- * // Deno.exit(await v1testclientMain({ name: "cvm-v1testclient", args, env }));
+ * import { reportFatal } from "../program.ts";
+ * const status = await v1testclientMain({
+ *   name: "cvm-v1testclient", args: [], env: {},
+ * }).catch((e) => reportFatal("cvm-v1testclient", e));
+ * assert.equal(status, 1);
  * ```
  */
 export async function v1testclientMain(

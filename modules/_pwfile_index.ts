@@ -29,9 +29,10 @@ export const PARSED_KEPT = 4096;
  * @returns The key.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nameKey } from "./_pwfile_index.ts";
- * nameKey(new TextEncoder().encode("Bob")); // "bob"
- * nameKey(new TextEncoder().encode("é")); // "\u00c3\u00a9"
+ * assert.equal(nameKey(new TextEncoder().encode("Bob")), "bob");
+ * assert.equal(nameKey(new TextEncoder().encode("é")), "\u00c3\u00a9");
  * ```
  */
 export function nameKey(name: Uint8Array): string {
@@ -90,9 +91,12 @@ export type LineCheck = (
  * @returns The offset of the colon after the name, or -1.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validNameEnd } from "./_pwfile_index.ts";
  * const line = new TextEncoder().encode("bob:pw:1:2::/h:");
- * validNameEnd(line, 0, line.length); // 3
+ * assert.equal(validNameEnd(line, 0, line.length), 3);
+ * const bad = new TextEncoder().encode("bob:pw:x:2::/h:");
+ * assert.equal(validNameEnd(bad, 0, bad.length), -1);
  * ```
  */
 export function validNameEnd(
@@ -153,10 +157,13 @@ function fold(byte: number): number {
  * @returns The line's bytes (a view), or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findLine } from "./_pwfile_index.ts";
  * const file = new TextEncoder().encode("Bob:pw:1:2::/h:\n");
- * new TextDecoder().decode(findLine(file, new TextEncoder().encode("BOB")));
- * // "Bob:pw:1:2::/h:"
+ * assert.equal(
+ *   new TextDecoder().decode(findLine(file, new TextEncoder().encode("BOB"))),
+ *   "Bob:pw:1:2::/h:",
+ * );
  * ```
  */
 export function findLine(
@@ -182,10 +189,12 @@ export function findLine(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PasswdIndex } from "./_pwfile_index.ts";
  * const file = new TextEncoder().encode("Bob:pw:1:2::/h:\nbob:x:3:4::/:\n");
  * const index = new PasswdIndex(file, (line) => line.split(":"));
- * index.find(new TextEncoder().encode("bob"))?.[1]; // "pw"
+ * assert.equal(index.find(new TextEncoder().encode("bob"))?.[1], "pw");
+ * assert.equal(index.size, 1); // the first line of a name wins
  * ```
  */
 export class PasswdIndex<T> {

@@ -22,9 +22,12 @@ import type { Backend, ModuleRequest } from "./runtime/mod.ts";
 import {
   checkPassword,
   createPasswordDecoy,
-  mailboxOfLocation,
-  parseDovecotPasswdLine,
+  dovecotLineParser,
+  parsePasswdLine,
+  type PasswdLine,
+  type PasswdLineParser,
   readPasswordComparison,
+  rehasherFromEnv,
 } from "./passwords/mod.ts";
 import type { BackendContext } from "./runtime/mod.ts";
 import {
@@ -34,179 +37,12 @@ import {
   replaceFile,
   withFileLock,
 } from "./file_cache/mod.ts";
-import { rehasherFromEnv } from "./passwords/mod.ts";
-import { getgrnam, getpwnam } from "../sys/mod.ts";
 import {
   findLine,
   type LineCheck,
   PasswdIndex,
   validNameEnd,
 } from "./_pwfile_index.ts";
-
-/** One line of a passwd file. */
-export interface PasswdLine {
-  /** The account name as written in the file. */
-  name: string;
-  /** The stored password (plain text or a crypt hash). */
-  password: string;
-  /** The user id. */
-  uid: number;
-  /** The group id. */
-  gid: number;
-  /** The GECOS field; its first comma field is the real name. */
-  gecos: string;
-  /** The home directory. */
-  directory: string;
-  /** The login shell. */
-  shell: string;
-  /** The mailbox fact (Dovecot layout: from `userdb_mail`). */
-  mailbox?: string;
-  /** Why a login is refused whatever the password (Dovecot layout). */
-  refused?: string;
-  /** Why the facts cannot be given (said after the password check). */
-  problem?: string;
-}
-
-/** Parses a line of the file into an entry, or undefined to skip it. */
-export type PasswdLineParser = (line: string) => PasswdLine | undefined;
-
-/** What fills the gaps of a Dovecot passwd-file line. */
-export interface DovecotDefaults {
-  /** `$CVM_PWFILE_UID`: the uid of a line whose uid field is empty. */
-  uid?: number;
-  /** `$CVM_PWFILE_GID`: the gid of a line whose gid field is empty. */
-  gid?: number;
-  /** The variables named when a default is missing (cvm-pwfile's by default). */
-  variables?: { uid: string; gid: string };
-}
-
-/**
- * Extra fields that make Dovecot refuse a login, or that it checks
- * against the client's address, which cvm is never told: such an account
- * is refused.
- */
-const REFUSING_FIELDS = [
-  "nologin",
-  "noauthenticate",
-  "allow_nets",
-  "allow_real_nets",
-] as const;
-
-/** A user or group id field: decimal, or a name looked up on the system. */
-function resolveId(
-  field: string,
-  lookup: (name: string) => number | undefined,
-): number | undefined {
-  if (/^[0-9]{1,10}$/.test(field)) {
-    const id = Number(field);
-    return id <= 0xffffffff ? id : undefined;
-  }
-  return /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(field)
-    ? lookup(field)
-    : undefined;
-}
-
-/**
- * Makes the parser of Dovecot's passwd-file layout (`CVM_PWFILE_PWCMP=scheme`):
- * `user:{SCHEME}hash:uid:gid:gecos:home:shell:extra_fields`, `#` comments
- * and blank lines skipped, an empty uid or gid the default (a line that
- * needs one that is not set answers CONFIG after its password check),
- * `userdb_uid`, `userdb_gid`, `userdb_home` and `userdb_mail` extra fields
- * (the last gives the mailbox fact), and `nologin`, `noauthenticate`,
- * `allow_nets` or `allow_real_nets` refusing the login. A uid or gid that
- * is neither a number nor a known name makes the line malformed (skipped).
- *
- * @param defaults The uid and gid of lines that leave them out.
- * @returns The parser.
- * @example
- * ```ts
- * import { dovecotLineParser } from "./pwfile.ts";
- * const parse = dovecotLineParser({ uid: 5000, gid: 5000 });
- * parse("bob:{PLAIN}pw:::Bob:/home/bob::userdb_mail=maildir:~/Maildir")?.mailbox;
- * // "/home/bob/Maildir"
- * ```
- */
-export function dovecotLineParser(defaults: DovecotDefaults): PasswdLineParser {
-  const users = new Map<string, number | undefined>();
-  const groups = new Map<string, number | undefined>();
-  const user = (name: string) => {
-    if (!users.has(name)) users.set(name, getpwnam(name)?.uid);
-    return users.get(name);
-  };
-  const group = (name: string) => {
-    if (!groups.has(name)) groups.set(name, getgrnam(name)?.gid);
-    return groups.get(name);
-  };
-  return (line) => {
-    const entry = parseDovecotPasswdLine(line);
-    if (entry === undefined || entry.name === "") return undefined;
-    const uidField = entry.extra.get("userdb_uid") ?? entry.uid;
-    const gidField = entry.extra.get("userdb_gid") ?? entry.gid;
-    const uid = uidField === "" ? defaults.uid : resolveId(uidField, user);
-    const gid = gidField === "" ? defaults.gid : resolveId(gidField, group);
-    if (
-      (uidField !== "" && uid === undefined) ||
-      (gidField !== "" && gid === undefined)
-    ) {
-      return undefined;
-    }
-    const directory = entry.home || (entry.extra.get("userdb_home") ?? "");
-    const mail = entry.extra.get("userdb_mail");
-    const refusing = REFUSING_FIELDS.find((key) => entry.extra.has(key));
-    const missing = uid === undefined
-      ? `$${defaults.variables?.uid ?? "CVM_PWFILE_UID"}`
-      : gid === undefined
-      ? `$${defaults.variables?.gid ?? "CVM_PWFILE_GID"}`
-      : undefined;
-    return {
-      name: entry.name,
-      password: entry.password,
-      uid: uid ?? 0,
-      gid: gid ?? 0,
-      gecos: entry.gecos,
-      directory,
-      shell: entry.shell,
-      ...(mail === undefined ? {} : {
-        mailbox: mailboxOfLocation(mail, entry.name, directory),
-      }),
-      ...(refusing ? { refused: refusing } : {}),
-      ...(missing
-        ? { problem: `a line leaves out its ids and ${missing} is not set` }
-        : {}),
-    };
-  };
-}
-
-/**
- * Parses one passwd-format line; undefined for a comment, a blank or a
- * malformed line (a user or group id that is not a decimal number is
- * malformed, never 0).
- *
- * @param line The line, without its newline.
- * @returns The entry.
- * @example
- * ```ts
- * import { parsePasswdLine } from "./pwfile.ts";
- * parsePasswdLine("bob:pw:1000:100:Bob,,:/home/bob:/bin/sh")?.uid; // 1000
- * ```
- */
-export function parsePasswdLine(line: string): PasswdLine | undefined {
-  const fields = line.split(":");
-  if (fields.length !== 7 || fields[0] === "") return undefined;
-  const [name, password, uid, gid, gecos, directory, shell] = fields;
-  if (!/^[0-9]{1,10}$/.test(uid) || !/^[0-9]{1,10}$/.test(gid)) {
-    return undefined;
-  }
-  return {
-    name,
-    password,
-    uid: Number(uid),
-    gid: Number(gid),
-    gecos,
-    directory,
-    shell,
-  };
-}
 
 /** The facts of an entry, encoded once (`raw`) and frozen: they are kept. */
 function entryFacts(entry: PasswdLine): Facts {
@@ -261,9 +97,11 @@ function lineCheck(parse: PasswdLineParser): LineCheck {
  * @returns The index.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { indexPasswd } from "./pwfile.ts";
  * const index = indexPasswd(new TextEncoder().encode("Bob:pw:1:2::/h:\n"));
- * index.find(new TextEncoder().encode("bob"))?.name; // "Bob"
+ * assert.equal(index.find(new TextEncoder().encode("bob"))?.name, "Bob");
+ * assert.equal(index.find(new TextEncoder().encode("carol")), undefined);
  * ```
  */
 export function indexPasswd(
@@ -283,8 +121,11 @@ export function indexPasswd(
  * @returns The first matching entry.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findPasswd } from "./pwfile.ts";
- * findPasswd(new TextEncoder().encode("Bob:pw:1:2::/h:\n"), "BOB")?.uid; // 1
+ * const file = new TextEncoder().encode("Bob:pw:1:2::/h:\n");
+ * assert.equal(findPasswd(file, "BOB")?.uid, 1);
+ * assert.equal(findPasswd(file, "carol"), undefined);
  * ```
  */
 export function findPasswd(
@@ -342,9 +183,17 @@ function byteString(bytes: Uint8Array): string {
  * @returns The new text, or undefined when the line is gone or changed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { replacePasswdPassword } from "./pwfile.ts";
- * replacePasswdPassword("Bob:pw:1:2::/h:\n", "bob", "pw", "$6$s$h");
- * // "Bob:$6$s$h:1:2::/h:\n"
+ * assert.equal(
+ *   replacePasswdPassword("Bob:pw:1:2::/h:\n", "bob", "pw", "$6$s$h"),
+ *   "Bob:$6$s$h:1:2::/h:\n",
+ * );
+ * // The line no longer holds the password that matched: nothing to write.
+ * assert.equal(
+ *   replacePasswdPassword("Bob:new:1:2::/h:\n", "bob", "pw", "$6$s$h"),
+ *   undefined,
+ * );
  * ```
  */
 export function replacePasswdPassword(
@@ -429,9 +278,23 @@ function defaultId(
  * @throws {CvmError} CONFIG naming the variable that is wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createPwfileBackend } from "./pwfile.ts";
- * const backend = createPwfileBackend({ CVM_PWFILE_PATH: "/etc/cvm.passwd" },
+ * import { toModuleRequest } from "./runtime/mod.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "bob:pw:1000:100:Bob,,:/home/bob:/bin/sh\n");
+ * const backend = createPwfileBackend({ CVM_PWFILE_PATH: path },
  *   { persistent: false });
+ * const request = toModuleRequest({ version: 2, random: new Uint8Array(0),
+ *   credentials: [
+ *     { type: 1, value: new TextEncoder().encode("bob") }, // the account
+ *     { type: 3, value: new TextEncoder().encode("pw") }, // the password
+ *   ] });
+ * const account = await backend.lookup(request);
+ * assert.ok(account !== undefined);
+ * assert.equal(await backend.authenticate(account, request), true);
+ * assert.equal(backend.results(account, request).realname, "Bob");
+ * await Deno.remove(path);
  * ```
  */
 export function createPwfileBackend(

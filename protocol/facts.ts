@@ -6,7 +6,7 @@
  */
 
 import { ErrorCode, FactType } from "./codes.ts";
-import { toBytes, toText } from "./text.ts";
+import { toBytes, toExactText, toText } from "./text.ts";
 import type { Parsed, Tagged } from "./types.ts";
 
 /** The facts about an account that a module reports on success. */
@@ -118,17 +118,27 @@ export interface ClientFacts extends Partial<Facts> {
 }
 
 /**
- * Reads the tagged facts of a response into a record. With `requireAccount`
- * (for a success) the username, user id, group id and directory must be
- * present and the ids decimal, else BAD_MODDATA.
+ * Reads the tagged facts of a response into a record, each text fact as
+ * exact text (`toExactText`: a Latin-1 name or directory keeps its bytes
+ * for `toBytes`, as the reference's clients print and export them). With
+ * `requireAccount` (for a success) the username, user id, group id and
+ * directory must be present and the ids decimal, else BAD_MODDATA.
  *
  * @param tagged The facts from the wire.
  * @param requireAccount Whether the required facts must be there.
  * @returns The record, or BAD_MODDATA.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeFacts } from "./facts.ts";
- * decodeFacts([], false).ok; // true
+ * import { toBytes } from "./text.ts";
+ * assert.equal(decodeFacts([], false).ok, true);
+ * assert.equal(decodeFacts([], true).ok, false); // no username, ids, directory
+ * const latin = Uint8Array.of(0x6a, 0x6f, 0x73, 0xe9); // "jos\xe9", not UTF-8
+ * const got = decodeFacts([{ type: 1, value: latin }], false);
+ * assert.ok(got.ok);
+ * assert.equal(got.value.username, "jos\uDCE9");
+ * assert.deepEqual(toBytes(got.value.username!), latin);
  * ```
  */
 export function decodeFacts(
@@ -144,7 +154,7 @@ export function decodeFacts(
   for (const { type, value } of tagged) {
     switch (type) {
       case FactType.USERNAME:
-        facts.username ??= toText(value);
+        facts.username ??= toExactText(value);
         break;
       case FactType.USERID:
       case FactType.GROUPID:
@@ -164,28 +174,28 @@ export function decodeFacts(
         break;
       }
       case FactType.REALNAME:
-        facts.realname ??= toText(value);
+        facts.realname ??= toExactText(value);
         break;
       case FactType.DIRECTORY:
-        facts.directory ??= toText(value);
+        facts.directory ??= toExactText(value);
         break;
       case FactType.SHELL:
-        facts.shell ??= toText(value);
+        facts.shell ??= toExactText(value);
         break;
       case FactType.GROUPNAME:
-        facts.groupname ??= toText(value);
+        facts.groupname ??= toExactText(value);
         break;
       case FactType.SYS_USERNAME:
-        facts.sysUsername ??= toText(value);
+        facts.sysUsername ??= toExactText(value);
         break;
       case FactType.SYS_DIRECTORY:
-        facts.sysDirectory ??= toText(value);
+        facts.sysDirectory ??= toExactText(value);
         break;
       case FactType.DOMAIN:
-        facts.domain ??= toText(value);
+        facts.domain ??= toExactText(value);
         break;
       case FactType.MAILBOX:
-        facts.mailbox ??= toText(value);
+        facts.mailbox ??= toExactText(value);
         break;
     }
   }

@@ -9,6 +9,8 @@
  *   cache) never import a backend; `protocol/` imports only itself, `sys/`
  *   only itself and `protocol/`; the client side never imports the module
  *   side.
+ * - **Backends stand alone.** No backend imports another backend: what two
+ *   of them share (a line layout, a password check) belongs in a library.
  * - **Faces.** A file outside a folder that has a `mod.ts` imports that
  *   `mod.ts`, never a file behind it. The program table (`programs.ts`) is
  *   the one exception: it names each client program's own file, so a
@@ -56,6 +58,30 @@ const BELOW_BACKENDS = [
   "sys",
 ];
 
+/** The backend rooms: each folder's files together make its backends. */
+export const BACKEND_ROOMS: readonly string[] = [
+  "modules/cdbfile",
+  "modules/ldap",
+  "modules/qmail",
+  "modules/sql",
+];
+
+/** The backends of one file each: `modules/NAME.ts` exporting `createNameBackend`. */
+export const BACKEND_FILES: readonly string[] = [
+  "modules/chain.ts",
+  "modules/pwfile.ts",
+  "modules/unix.ts",
+];
+
+/**
+ * The backend a file belongs to: its backend room, or the file itself when
+ * it is a one-file backend; undefined for any other file.
+ */
+export function backendOf(path: string): string | undefined {
+  if (BACKEND_FILES.includes(path)) return path;
+  return BACKEND_ROOMS.find((room) => path.startsWith(room + "/"));
+}
+
 /**
  * The room a file sits in: its innermost faced room, else its folder. A
  * file at the top (main.ts, programs.ts, program.ts …) is a room of its
@@ -93,6 +119,11 @@ export function architectureViolations(edges: readonly ImportEdge[]): string[] {
     const arrow = `${from} -> ${to}`;
     if (!isBackend(from) && isBackend(to) && from.startsWith("modules/")) {
       out.push(`runs up to a backend: ${arrow}`);
+    }
+    const fromBackend = backendOf(from);
+    const toBackend = backendOf(to);
+    if (fromBackend && toBackend && fromBackend !== toBackend) {
+      out.push(`a backend imports another backend: ${arrow}`);
     }
     if (from.startsWith("protocol/") && !to.startsWith("protocol/")) {
       out.push(`protocol/ is pure and imports only itself: ${arrow}`);

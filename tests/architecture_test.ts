@@ -10,6 +10,9 @@ import assert from "node:assert/strict";
 import { root } from "./_helpers.ts";
 import {
   architectureViolations,
+  BACKEND_FILES,
+  BACKEND_ROOMS,
+  backendOf,
   isBackend,
   projectImports,
   roomOf,
@@ -40,6 +43,57 @@ Deno.test("architectureViolations() catches a runtime or library file importing 
       "runs up to a backend: modules/cdb/reader.ts -> modules/qmail/mod.ts",
     ],
   );
+});
+
+Deno.test("architectureViolations() catches a backend importing another backend", () => {
+  assert.deepEqual(
+    architectureViolations([
+      { from: "modules/cdbfile/backend.ts", to: "modules/pwfile.ts" },
+      { from: "modules/pwfile.ts", to: "modules/unix.ts" },
+      { from: "modules/chain.ts", to: "modules/sql/mod.ts" },
+      { from: "modules/qmail/vchkpw.ts", to: "modules/ldap/mod.ts" },
+    ]),
+    [
+      "a backend imports another backend: modules/cdbfile/backend.ts -> modules/pwfile.ts",
+      "a backend imports another backend: modules/pwfile.ts -> modules/unix.ts",
+      "a backend imports another backend: modules/chain.ts -> modules/sql/mod.ts",
+      "a backend imports another backend: modules/qmail/vchkpw.ts -> modules/ldap/mod.ts",
+    ],
+  );
+});
+
+Deno.test("architectureViolations() lets a backend use its own room, its private files and the libraries", () => {
+  assert.deepEqual(
+    architectureViolations([
+      { from: "modules/sql/pgsql.ts", to: "modules/sql/framework.ts" },
+      { from: "modules/pwfile.ts", to: "modules/_pwfile_index.ts" },
+      { from: "modules/pwfile.ts", to: "modules/passwords/mod.ts" },
+      { from: "modules/cdbfile/backend.ts", to: "modules/passwords/mod.ts" },
+    ]),
+    [],
+  );
+});
+
+Deno.test("BACKEND_FILES and BACKEND_ROOMS name every file that exports a create*Backend", async () => {
+  const exportsBackend = /export (?:async )?function create\w*Backend\b/;
+  const files: string[] = [];
+  const rooms = new Set<string>();
+  for await (const entry of Deno.readDir(`${root}/modules`)) {
+    if (entry.isFile && entry.name.endsWith(".ts")) {
+      const text = await Deno.readTextFile(`${root}/modules/${entry.name}`);
+      if (exportsBackend.test(text)) files.push(`modules/${entry.name}`);
+    } else if (entry.isDirectory) {
+      for await (const inner of Deno.readDir(`${root}/modules/${entry.name}`)) {
+        if (!inner.isFile || !inner.name.endsWith(".ts")) continue;
+        const path = `${root}/modules/${entry.name}/${inner.name}`;
+        if (exportsBackend.test(await Deno.readTextFile(path))) {
+          rooms.add(`modules/${entry.name}`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(files.sort(), [...BACKEND_FILES]);
+  assert.deepEqual([...rooms].sort(), [...BACKEND_ROOMS]);
 });
 
 Deno.test("architectureViolations() catches a file reaching past a folder's mod.ts", () => {
@@ -109,4 +163,8 @@ Deno.test("roomOf() and isBackend() sort files into rooms", () => {
   assert.ok(!isBackend("modules/runtime/answer.ts"));
   assert.ok(!isBackend("modules/cdb/reader.ts"));
   assert.ok(!isBackend("clients/client.ts"));
+  assert.equal(backendOf("modules/sql/pgsql.ts"), "modules/sql");
+  assert.equal(backendOf("modules/pwfile.ts"), "modules/pwfile.ts");
+  assert.equal(backendOf("modules/_pwfile_index.ts"), undefined);
+  assert.equal(backendOf("modules/passwords/passwd_line.ts"), undefined);
 });

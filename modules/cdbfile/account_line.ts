@@ -45,10 +45,17 @@ const ID_FIELD = /^(?:|[0-9]{1,10}|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
  *   decimal number of at most 32 bits.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAccountLine } from "./account_line.ts";
- * parseAccountLine("bob:pw:1000:100:Bob:/home/bob:/bin/sh")?.home; // "/home/bob"
- * parseAccountLine("bob:{PLAIN}pw:::::: userdb_mail=maildir:~/Maildir")?.extra;
- * // " userdb_mail=maildir:~/Maildir"
+ * assert.equal(
+ *   parseAccountLine("bob:pw:1000:100:Bob:/home/bob:/bin/sh")?.home,
+ *   "/home/bob",
+ * );
+ * assert.equal(
+ *   parseAccountLine("bob:{PLAIN}pw:::::: userdb_mail=maildir:~/Maildir")?.extra,
+ *   " userdb_mail=maildir:~/Maildir",
+ * );
+ * assert.equal(parseAccountLine("bob:pw:1:2"), undefined);
  * ```
  */
 export function parseAccountLine(line: string): AccountLine | undefined {
@@ -70,9 +77,13 @@ export function parseAccountLine(line: string): AccountLine | undefined {
  * @returns The line, without a newline.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatAccountLine } from "./account_line.ts";
- * formatAccountLine({ name: "bob", password: "pw", uid: "1", gid: "2",
- *   gecos: "", home: "/home/bob", shell: "" }); // "bob:pw:1:2::/home/bob:"
+ * assert.equal(
+ *   formatAccountLine({ name: "bob", password: "pw", uid: "1", gid: "2",
+ *     gecos: "", home: "/home/bob", shell: "" }),
+ *   "bob:pw:1:2::/home/bob:",
+ * );
  * ```
  */
 export function formatAccountLine(account: AccountLine): string {
@@ -89,9 +100,10 @@ export function formatAccountLine(account: AccountLine): string {
  * @returns True when it fits.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fitsField } from "./account_line.ts";
- * fitsField("$6$salt$hash"); // true
- * fitsField("a:b"); // false
+ * assert.equal(fitsField("$6$salt$hash"), true);
+ * assert.equal(fitsField("a:b"), false);
  * ```
  */
 export function fitsField(text: string): boolean {

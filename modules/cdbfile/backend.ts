@@ -25,11 +25,12 @@ import { CachedFile } from "../file_cache/mod.ts";
 import {
   checkPassword,
   createPasswordDecoy,
+  dovecotLineParser,
+  type PasswdLine,
   readPasswordComparison,
   rehasherFromEnv,
   type StoreForm,
 } from "../passwords/mod.ts";
-import { dovecotLineParser, type PasswdLine } from "../pwfile.ts";
 import { accountKey, updateAccountStore } from "./account_store.ts";
 import { fitsField } from "./account_line.ts";
 

@@ -70,30 +70,85 @@ function utf8(bytes: Uint8Array): string | undefined {
 }
 
 /**
+ * A directory in use, and retired: closed once the requests still using
+ * it are done (a reload never cuts an answer short).
+ */
+class DirectoryInUse {
+  readonly directory: Directory;
+  #users = 0;
+  #retired = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(directory: Directory) {
+    this.directory = directory;
+  }
+
+  async use<T>(work: (directory: Directory) => Promise<T>): Promise<T> {
+    this.#users++;
+    try {
+      return await work(this.directory);
+    } finally {
+      this.#users--;
+      if (this.#retired && this.#users === 0) void this.close();
+    }
+  }
+
+  /** No new requests; closes now when none is running, else after the last. */
+  retire(): Promise<void> {
+    this.#retired = true;
+    return this.#users === 0 ? this.close() : Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return this.#closed ??= this.directory.close();
+  }
+}
+
+/**
  * Makes the backend from parsed settings and a directory (for tests, any
  * {@linkcode Directory}).
  *
  * @param settings The settings.
  * @param directory Searches and user binds.
  * @param report Where one-time notes for the admin go.
+ * @param reopen Makes a fresh directory for `reload()` (SIGHUP), reading
+ *   again what the settings read from files; without it, reload keeps the
+ *   directory.
  * @returns The backend.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ldapBackend } from "./backend.ts";
  * import { readLdapSettings } from "./settings.ts";
+ * import type { Directory } from "./directory.ts";
+ * const closed: string[] = [];
+ * const directory = (name: string): Directory => ({
+ *   search: () => Promise.resolve([]),
+ *   userBind: () => Promise.resolve(false),
+ *   close: () => {
+ *     closed.push(name);
+ *     return Promise.resolve();
+ *   },
+ * });
  * const backend = ldapBackend(
  *   readLdapSettings({ CVM_LDAP_URI: "ldap://127.0.0.1:1", CVM_LDAP_BASE: "dc=x" }),
- *   { search: () => Promise.resolve([]), userBind: () => Promise.resolve(false),
- *     close: () => Promise.resolve() },
+ *   directory("first"),
  *   () => {},
+ *   () => directory("second"),
  * );
+ * await backend.reload?.(); // the first directory's connections are dropped
+ * assert.deepEqual(closed, ["first"]);
+ * await backend.close?.();
+ * assert.deepEqual(closed, ["first", "second"]);
  * ```
  */
 export function ldapBackend(
   settings: LdapSettings,
   directory: Directory,
   report: DiagnosticSink,
+  reopen?: () => Directory,
 ): Backend<LdapAccount> {
+  let current = new DirectoryInUse(directory);
   const noted = new Set<string>();
   const noteOnce = (key: string, line: string) => {
     if (noted.has(key)) return;
@@ -114,7 +169,7 @@ export function ldapBackend(
   // password) is said once on stderr, naming the variable.
   const search = async (query: Parameters<Directory["search"]>[0]) => {
     try {
-      return await directory.search(query);
+      return await current.use((directory) => directory.search(query));
     } catch (e) {
       if (e instanceof CvmError && e.code === ErrorCode.CONFIG) {
         noteOnce(e.message, e.message);
@@ -238,7 +293,9 @@ export function ldapBackend(
         // A directory that keeps a lock mark ("*", "!") as plain text
         // would accept it as the password; the mark is never one.
         matched = text !== undefined && !LOCK_MARKS.test(text) &&
-          await directory.userBind(account.dn, text);
+          await current.use((directory) =>
+            directory.userBind(account.dn, text)
+          );
       } else {
         if (account.passwords.length === 0) {
           noteOnce(
@@ -263,7 +320,18 @@ export function ldapBackend(
       return account.facts;
     },
 
-    close: () => directory.close(),
+    close: () => current.close(),
+
+    // Sync up to the swap: the next request after SIGHUP's log line
+    // connects and binds afresh (a changed $CVM_LDAP_BINDPW_FILE or
+    // $CVM_LDAP_CA is read again); a reading that fails keeps the old one.
+    // deno-lint-ignore require-await
+    async reload() {
+      if (reopen === undefined) return;
+      const old = current;
+      current = new DirectoryInUse(reopen());
+      return old.retire();
+    },
   };
 }
 
@@ -313,5 +381,10 @@ export async function createLdapBackend(
       // Unreachable now: requests answer IO until a server comes back.
     }
   }
-  return ldapBackend(settings, directory, report);
+  return ldapBackend(
+    settings,
+    directory,
+    report,
+    () => createDirectory(readLdapSettings(env), context.persistent, report),
+  );
 }

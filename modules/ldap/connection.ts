@@ -203,10 +203,14 @@ function connectSocket(
  * @throws {CvmError} IO when the server cannot be reached or TLS fails.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openConnection } from "./connection.ts";
  * const endpoint = { kind: "ldap", uri: "ldap://127.0.0.1:1", host: "127.0.0.1", port: 1 } as const;
- * await openConnection(endpoint, { startTls: false, timeoutMs: 1000 })
- *   .catch((e) => e.code); // 4 (nothing listens on port 1)
+ * // Nothing listens on port 1: a temporary failure (IO, 4).
+ * await assert.rejects(
+ *   openConnection(endpoint, { startTls: false, timeoutMs: 1000 }),
+ *   (e: { code?: number }) => e.code === 4,
+ * );
  * ```
  */
 export async function openConnection(

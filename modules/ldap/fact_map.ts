@@ -77,10 +77,11 @@ const DECIMAL_ID = /^[0-9]{1,10}$/;
  *   attribute name, a required fact left out or a non-numeric literal id.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseFactMap } from "./fact_map.ts";
  * const map = parseFactMap("CVM_LDAP_MAP", "mailbox=mailMessageStore,userid==5000");
- * map.mailbox; // { attribute: "mailMessageStore" }
- * map.userid; // { literal: "5000" }
+ * assert.deepEqual(map.mailbox, { attribute: "mailMessageStore" });
+ * assert.deepEqual(map.userid, { literal: "5000" });
  * ```
  */
 export function parseFactMap(
@@ -135,8 +136,9 @@ function validId(text: string): boolean {
  * @returns The attribute names, each once.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_FACT_MAP, mappedAttributes } from "./fact_map.ts";
- * mappedAttributes(DEFAULT_FACT_MAP).includes("uidNumber"); // true
+ * assert.ok(mappedAttributes(DEFAULT_FACT_MAP).includes("uidNumber"));
  * ```
  */
 export function mappedAttributes(map: FactMap): string[] {
@@ -191,10 +193,13 @@ function firstValue(
  * @returns The facts, or the problem.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_FACT_MAP, entryFacts } from "./fact_map.ts";
  * const got = entryFacts({ uid: "bob", uidNumber: "1000", gidNumber: "100",
  *   homeDirectory: "/home/bob", mail: "bob@example.com" }, DEFAULT_FACT_MAP);
- * got.ok && got.facts.domain; // "example.com"
+ * assert.ok(got.ok);
+ * assert.equal(got.facts.domain, "example.com");
+ * assert.equal(got.facts.userid, 1000);
  * ```
  */
 export function entryFacts(entry: EntryAttributes, map: FactMap): EntryFacts {

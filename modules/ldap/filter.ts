@@ -30,8 +30,9 @@ export interface FilterTemplate {
  * @returns The escaped text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeFilterValue } from "./filter.ts";
- * escapeFilterValue(")(uid=*"); // "\\29\\28uid=\\2a"
+ * assert.equal(escapeFilterValue(")(uid=*"), "\\29\\28uid=\\2a");
  * ```
  */
 export function escapeFilterValue(value: string): string {
@@ -57,11 +58,15 @@ const NAME_CHAR = /[A-Za-z0-9_]/;
  *   unterminated `${`, or a template that is not a valid filter.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileFilter, expandFilter } from "./filter.ts";
  * const t = compileFilter("CVM_LDAP_FILTER", "(mail=$user@$domain)",
  *   ["account", "user", "domain"]);
- * expandFilter(t, { user: "b*b", domain: "example.com" });
- * // "(mail=b\\2ab@example.com)"
+ * assert.equal(
+ *   expandFilter(t, { user: "b*b", domain: "example.com" }),
+ *   "(mail=b\\2ab@example.com)",
+ * );
+ * assert.throws(() => compileFilter("CVM_LDAP_FILTER", "(uid=$nope)", ["user"]));
  * ```
  */
 export function compileFilter(
@@ -134,9 +139,10 @@ export function compileFilter(
  * @returns The filter text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileFilter, expandFilter } from "./filter.ts";
  * const t = compileFilter("F", "(uid=$account)", ["account"]);
- * expandFilter(t, { account: "*" }); // "(uid=\\2a)"
+ * assert.equal(expandFilter(t, { account: "*" }), "(uid=\\2a)");
  * ```
  */
 export function expandFilter(

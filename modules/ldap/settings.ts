@@ -110,8 +110,10 @@ function flag(env: Env, name: string): boolean {
  * @throws {CvmError} CONFIG naming the variable.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseScope } from "./settings.ts";
- * parseScope("CVM_LDAP_SCOPE", "one"); // "one"
+ * assert.equal(parseScope("CVM_LDAP_SCOPE", "one"), "one");
+ * assert.equal(parseScope("CVM_LDAP_SCOPE", undefined), "sub");
  * ```
  */
 export function parseScope(
@@ -141,8 +143,10 @@ export function parseScope(
  * @throws {CvmError} CONFIG naming the variable.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTimeout } from "./settings.ts";
- * parseTimeout("0.5"); // 500
+ * assert.equal(parseTimeout("0.5"), 500);
+ * assert.equal(parseTimeout(undefined), 5000);
  * ```
  */
 export function parseTimeout(value: string | undefined): number {
@@ -214,13 +218,14 @@ function readCa(env: Env): Uint8Array | undefined {
  * @throws {CvmError} CONFIG whose message names the variable that is wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLdapSettings } from "./settings.ts";
  * const s = readLdapSettings({
  *   CVM_LDAP_URI: "ldap://ldap1 ldap://ldap2",
  *   CVM_LDAP_BASE: "ou=people,dc=example,dc=com",
  * });
- * s.endpoints.length; // 2
- * s.auth; // "bind"
+ * assert.equal(s.endpoints.length, 2);
+ * assert.equal(s.auth, "bind");
  * ```
  */
 export function readLdapSettings(env: Env): LdapSettings {

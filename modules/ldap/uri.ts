@@ -46,9 +46,14 @@ function bad(variable: string, uri: string, why: string): CvmError {
  * @throws {CvmError} CONFIG naming `variable` for anything else.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLdapUri } from "./uri.ts";
- * parseLdapUri("CVM_LDAP_URI", "ldaps://ldap.example.com"); // port 636
- * parseLdapUri("CVM_LDAP_URI", "ldapi://%2Frun%2Fslapd%2Fldapi"); // path "/run/slapd/ldapi"
+ * assert.deepEqual(parseLdapUri("CVM_LDAP_URI", "ldaps://ldap.example.com"), {
+ *   kind: "ldaps", uri: "ldaps://ldap.example.com", host: "ldap.example.com", port: 636,
+ * });
+ * assert.deepEqual(parseLdapUri("CVM_LDAP_URI", "ldapi://%2Frun%2Fslapd%2Fldapi"), {
+ *   kind: "ldapi", uri: "ldapi://%2Frun%2Fslapd%2Fldapi", path: "/run/slapd/ldapi",
+ * });
  * ```
  */
 export function parseLdapUri(variable: string, uri: string): LdapEndpoint {
@@ -96,8 +101,10 @@ export function parseLdapUri(variable: string, uri: string): LdapEndpoint {
  * @throws {CvmError} CONFIG naming `variable` when unset, empty or bad.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLdapUris } from "./uri.ts";
- * parseLdapUris("CVM_LDAP_URI", "ldap://a ldap://b:3389").length; // 2
+ * const endpoints = parseLdapUris("CVM_LDAP_URI", "ldap://a ldap://b:3389");
+ * assert.equal(endpoints.length, 2);
  * ```
  */
 export function parseLdapUris(

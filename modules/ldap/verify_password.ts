@@ -34,9 +34,10 @@ function splitScheme(
  * @returns True when it must never validate.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isLockedPassword } from "./verify_password.ts";
- * isLockedPassword("{CRYPT}!$6$salt$hash"); // true
- * isLockedPassword("{SSHA}abcd"); // false
+ * assert.equal(isLockedPassword("{CRYPT}!$6$salt$hash"), true);
+ * assert.equal(isLockedPassword("{SSHA}abcd"), false);
  * ```
  */
 export function isLockedPassword(stored: string | Uint8Array): boolean {
@@ -64,10 +65,16 @@ export function isLockedPassword(stored: string | Uint8Array): boolean {
  * @returns True when it matches.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verifyUserPassword } from "./verify_password.ts";
  * const pw = new TextEncoder().encode("secret");
- * await verifyUserPassword("{SSHA}6RFMqVVWQ4OPrR61YvCY3Ut9LkMlBIj6", pw); // true
- * await verifyUserPassword("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=", pw); // true
+ * assert.equal(
+ *   await verifyUserPassword("{SSHA}6RFMqVVWQ4OPrR61YvCY3Ut9LkMlBIj6", pw),
+ *   true,
+ * );
+ * assert.equal(await verifyUserPassword("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=", pw), true);
+ * assert.equal(await verifyUserPassword("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=",
+ *   new TextEncoder().encode("wrong")), false);
  * ```
  */
 export async function verifyUserPassword(

@@ -3,7 +3,8 @@
  * text (constant time), crypt(3) through the system's libcrypt, the
  * challenge-response credentials (APOP, CRAM-MD5), the decoy hash that
  * makes an unknown account cost as much as a known one, the registry
- * of Dovecot's `{SCHEME}` password schemes, and upgrade on login
+ * of Dovecot's `{SCHEME}` password schemes, the passwd-file line layouts
+ * (/etc/passwd's and Dovecot's) that file backends read, and upgrade on login
  * (`$CVM_REHASH`): when and what to store instead.
  *
  * @example
@@ -19,6 +20,7 @@
 export * from "./check.ts";
 export * from "./crypt_decoy.ts";
 export * from "./dovecot_passwd_file.ts";
+export * from "./passwd_line.ts";
 export * from "./scheme_decoy.ts";
 export * from "./registry.ts";
 export * from "./rehash.ts";

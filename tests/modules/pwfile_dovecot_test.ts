@@ -8,10 +8,10 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import assert from "node:assert/strict";
 import {
+  dovecotLineParser,
   mailboxOfLocation,
   parseDovecotPasswdLine,
 } from "../../modules/passwords/mod.ts";
-import { dovecotLineParser } from "../../modules/pwfile.ts";
 import {
   dist,
   ensureDist,
