@@ -25,6 +25,10 @@
  * programs are missing from the directory (Debian ships no
  * `sasl-auth-test`, `cvm-sqlite` or `sql-query-test`) is not run.
  * `cdbmake` and `cdbget` are taken from PATH, or made from tinycdb's `cdb`.
+ * Upstream's `sleep 1` waits for a server started in the background (or
+ * stopping): for the reference and ours alike, a `sleep` on PATH makes it
+ * three times as long, since a loaded shared machine can take more than a
+ * second to start a Deno program.
  * Started as root, the suite runs as `$CVM_UPSTREAM_USER` (default
  * `nobody`), as upstream's is meant to: root reads a mode-000 file, and two
  * cases check that nobody else can. The passwd file `tests.inc` describes
@@ -139,6 +143,19 @@ function programsNeeded(body: string, include: string): Set<string> {
     }
   }
   return needed;
+}
+
+/**
+ * Puts a `sleep` that waits three times as long first on the cases' PATH
+ * (GNU sleep adds its arguments): upstream's one-second waits for a
+ * background server are too short on a loaded machine.
+ */
+function slowSleepShim(dir: string): void {
+  Deno.writeTextFileSync(
+    `${dir}/sleep`,
+    '#!/bin/sh\nexec /bin/sleep "$@" "$@" "$@"\n',
+  );
+  Deno.chmodSync(`${dir}/sleep`, 0o755);
 }
 
 /** Makes `cdbmake` and `cdbget` from tinycdb's `cdb` when PATH has none. */
@@ -269,6 +286,7 @@ export async function runUpstreamSuite(
   };
   for (const dir of [paths.tmp, paths.out, paths.shims]) Deno.mkdirSync(dir);
   cdbShims(paths.shims);
+  slowSleepShim(paths.shims);
   Deno.writeTextFileSync(
     `${work}/suite.sh`,
     suiteScript(include, runnable, paths),
