@@ -48,9 +48,10 @@ const KEY = {
  * @throws {PasswordInputError} When the line is longer than 4096 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLine } from "./read_password.ts";
  * const input = ReadableStream.from([new TextEncoder().encode("pw\nrest")]);
- * new TextDecoder().decode(await readLine(input)); // "pw"
+ * assert.equal(new TextDecoder().decode(await readLine(input)), "pw");
  * ```
  */
 export async function readLine(

@@ -179,9 +179,10 @@ export const CLIENT_ADDRESS = 128;
  * @returns The address text, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clientAddress } from "./client.ts";
- * clientAddress({ TCPREMOTEIP: "192.0.2.1" }); // "192.0.2.1"
- * clientAddress({ CVM_CLIENT_ADDRESS: "2001:db8::1", TCPREMOTEIP: "192.0.2.1" }); // "2001:db8::1"
+ * assert.equal(clientAddress({ TCPREMOTEIP: "192.0.2.1" }), "192.0.2.1");
+ * assert.equal(clientAddress({ CVM_CLIENT_ADDRESS: "2001:db8::1", TCPREMOTEIP: "192.0.2.1" }), "2001:db8::1");
  * ```
  */
 export function clientAddress(
@@ -262,8 +263,9 @@ export async function authenticate(
  * @returns The account and domain to use.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitAccount } from "./client.ts";
- * splitAccount("bob@example.com", "", "@"); // { account: "bob", domain: "example.com" }
+ * assert.deepEqual(splitAccount("bob@example.com", "", "@"), { account: "bob", domain: "example.com" });
  * ```
  */
 export function splitAccount(
@@ -284,8 +286,9 @@ export function splitAccount(
  * @returns The domain, or "" when there is none.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ucspiDomain } from "./client.ts";
- * ucspiDomain({ PROTO: "TCP", TCPLOCALHOST: "mail.example.com" }); // "mail.example.com"
+ * assert.equal(ucspiDomain({ PROTO: "TCP", TCPLOCALHOST: "mail.example.com" }), "mail.example.com");
  * ```
  */
 export function ucspiDomain(env: Record<string, string | undefined>): string {
@@ -365,8 +368,9 @@ export function authenticatePassword(
  * @returns The tagged credentials for `authenticate(…, { version: 1 })`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { v1Credentials } from "./client.ts";
- * v1Credentials("bob", "", ["pw"]).length; // 3
+ * assert.equal(v1Credentials("bob", "", ["pw"]).length, 3);
  * ```
  */
 export function v1Credentials(

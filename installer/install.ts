@@ -448,10 +448,11 @@ export async function showInstall(
  * @returns The exit status: 0 done, 1 refused or failed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { install } from "./install.ts";
  * import { findSource } from "./source.ts";
  * const prefix = Deno.makeTempDirSync();
- * await install({ prefix, force: false, launcher: true }, findSource(true)); // 0
+ * assert.equal(await install({ prefix, force: false, launcher: true }, findSource(true)), 0);
  * Deno.removeSync(prefix, { recursive: true });
  * ```
  */

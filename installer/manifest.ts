@@ -37,8 +37,9 @@ export type Manifest = Map<string, ManifestEntry>;
  * @returns E.g. `0755`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { octal } from "./manifest.ts";
- * octal(0o100644); // "0644"
+ * assert.equal(octal(0o100644), "0644");
  * ```
  */
 export function octal(mode: number): string {
@@ -54,9 +55,10 @@ export function octal(mode: number): string {
  * @returns True when it stays under the prefix.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPrefixPath } from "./manifest.ts";
- * isPrefixPath("lib/cvm/main.ts"); // true
- * isPrefixPath("../etc/passwd"); // false
+ * assert.equal(isPrefixPath("lib/cvm/main.ts"), true);
+ * assert.equal(isPrefixPath("../etc/passwd"), false);
  * ```
  */
 export function isPrefixPath(path: string): boolean {
@@ -161,8 +163,9 @@ function parseLine(fields: string[]): ManifestEntry | undefined {
  *   not one); an Error when it is damaged.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readManifest } from "./manifest.ts";
- * readManifest("/nonexistent"); // undefined
+ * assert.equal(readManifest("/nonexistent"), undefined);
  * ```
  */
 export function readManifest(prefix: string): Manifest | Error | undefined {

@@ -75,8 +75,9 @@ export function shellQuote(word: string): string {
  * @returns The path.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { modulePath } from "./service.ts";
- * modulePath("unix", "/usr/local/bin"); // "/usr/local/bin/cvm-unix"
+ * assert.equal(modulePath("unix", "/usr/local/bin"), "/usr/local/bin/cvm-unix");
  * ```
  */
 export function modulePath(module: string, bindir: string): string {

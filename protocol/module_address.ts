@@ -50,8 +50,9 @@ export function parseModuleAddress(text: string): ModuleAddress | undefined {
  * @returns The port, or undefined when it is not one.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePort } from "./module_address.ts";
- * parsePort("2000"); // 2000
+ * assert.equal(parsePort("2000"), 2000);
  * ```
  */
 export function parsePort(text: string): number | undefined {
@@ -67,8 +68,9 @@ export function parsePort(text: string): number | undefined {
  * @returns The module strings, in order, empty ones dropped.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitChain } from "./module_address.ts";
- * splitChain("cvm-local:/a,/usr/bin/cvm-unix"); // ["cvm-local:/a", "/usr/bin/cvm-unix"]
+ * assert.deepEqual(splitChain("cvm-local:/a,/usr/bin/cvm-unix"), ["cvm-local:/a", "/usr/bin/cvm-unix"]);
  * ```
  */
 export function splitChain(text: string): string[] {

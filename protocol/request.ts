@@ -33,9 +33,10 @@ export type RequestParse =
  * @returns The request, or the failure and how to frame the reply.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRequest } from "./request.ts";
  * const r = parseRequest(new Uint8Array([3]));
- * r.ok; // false (unknown version)
+ * assert.equal(r.ok, false); // unknown version
  * ```
  */
 export function parseRequest(bytes: Uint8Array): RequestParse {

@@ -79,8 +79,9 @@ export function encodeRequestV1(
  * @returns The request as version-neutral credentials, or BAD_CLIDATA.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRequestV1 } from "./v1.ts";
- * parseRequestV1(new Uint8Array([1, 97, 0, 0, 0])).ok; // true
+ * assert.equal(parseRequestV1(new Uint8Array([1, 97, 0, 0, 0])).ok, true);
  * ```
  */
 export function parseRequestV1(bytes: Uint8Array): Parsed<Request> {
@@ -159,9 +160,10 @@ export function encodeResponseV1(response: Response): Uint8Array {
  * @returns The response, or BAD_MODDATA.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseResponseV1 } from "./v1.ts";
  * const r = parseResponseV1(new Uint8Array([100, 0]));
- * r.ok && r.value.code; // 100
+ * assert.equal(r.ok && r.value.code, 100);
  * ```
  */
 export function parseResponseV1(bytes: Uint8Array): Parsed<Response> {

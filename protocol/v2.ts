@@ -113,9 +113,10 @@ export function encodeRequestV2(
  * @returns The request, or the failure with the random bytes to echo.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRequestV2 } from "./v2.ts";
  * const r = parseRequestV2(new Uint8Array([2, 0, 1, 1, 97, 0]));
- * r.ok; // true
+ * assert.equal(r.ok, true);
  * ```
  */
 export function parseRequestV2(
@@ -186,9 +187,10 @@ export function encodeResponseV2(response: Response): Uint8Array {
  * @returns The response, or BAD_MODDATA with the reason.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseResponseV2 } from "./v2.ts";
  * const r = parseResponseV2(new Uint8Array([100, 0, 0]), new Uint8Array(0));
- * r.ok && r.value.code; // 100
+ * assert.equal(r.ok && r.value.code, 100);
  * ```
  */
 export function parseResponseV2(

@@ -258,9 +258,10 @@ export interface RunResult {
  * @returns Exit code, seconds, stderr.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { childEnv, runTimed } from "./_bench_proc.ts";
  * const r = await runTimed(["/bin/true"], childEnv({}));
- * r.code; // 0
+ * assert.equal(r.code, 0);
  * ```
  */
 export async function runTimed(

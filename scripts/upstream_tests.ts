@@ -70,9 +70,10 @@ const DEFAULT_GIT = "/work/.mirror/bruceg+cvm/repo";
  * @returns Where they are, or a sentence saying why there are none.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findUpstreamTests } from "./upstream_tests.ts";
  * const found = await findUpstreamTests({ CVM_UPSTREAM_TESTS: "/nonexistent" });
- * typeof found === "string"; // true: no tests there
+ * assert.equal(typeof found === "string", true); // no tests there
  * ```
  */
 export async function findUpstreamTests(
@@ -387,8 +388,9 @@ export interface SuiteComparison {
  * @returns How many passed, failed, and were not run.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countOutcomes } from "./upstream_tests.ts";
- * countOutcomes([{ label: "a", status: "pass" }]); // { pass: 1, fail: 0, skip: 0 }
+ * assert.deepEqual(countOutcomes([{ label: "a", status: "pass" }]), { pass: 1, fail: 0, skip: 0 });
  * ```
  */
 export function countOutcomes(
@@ -443,8 +445,9 @@ export async function compareUpstreamSuite(
  * @returns The text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatComparison } from "./upstream_tests.ts";
- * formatComparison({ cases: [], regressions: [] }).includes("reference:"); // true
+ * assert.equal(formatComparison({ cases: [], regressions: [] }).includes("reference:"), true);
  * ```
  */
 export function formatComparison(comparison: SuiteComparison): string {

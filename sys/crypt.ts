@@ -74,9 +74,10 @@ export function defaultCryptSetting(): string | undefined {
  *   the count.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cryptGensalt } from "./crypt.ts";
- * cryptGensalt("$5$", 0)?.startsWith("$5$"); // true
- * cryptGensalt("$6$", 10000)?.startsWith("$6$rounds=10000$"); // true
+ * assert.equal(cryptGensalt("$5$", 0)?.startsWith("$5$"), true);
+ * assert.equal(cryptGensalt("$6$", 10000)?.startsWith("$6$rounds=10000$"), true);
  * ```
  */
 export function cryptGensalt(

@@ -15,8 +15,9 @@ const ALPHABET =
  * @returns The base64 text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeBase64 } from "./base64.ts";
- * encodeBase64(new TextEncoder().encode("Username:")); // "VXNlcm5hbWU6"
+ * assert.equal(encodeBase64(new TextEncoder().encode("Username:")), "VXNlcm5hbWU6");
  * ```
  */
 export function encodeBase64(bytes: Uint8Array): string {

@@ -26,7 +26,8 @@ const encoder = new TextEncoder();
  * @returns The bytes; a `Uint8Array` argument is returned as is.
  * @example
  * ```ts
- * toCdbBytes("alice"); // Uint8Array [97, 108, 105, 99, 101]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toCdbBytes("alice"), new Uint8Array([97, 108, 105, 99, 101]));
  * ```
  */
 export function toCdbBytes(value: Uint8Array | string): Uint8Array {
@@ -41,8 +42,9 @@ export function toCdbBytes(value: Uint8Array | string): Uint8Array {
  * @returns The hash as an unsigned 32-bit integer.
  * @example
  * ```ts
- * cdbHash(""); // 5381
- * cdbHash("a"); // 177604
+ * import assert from "node:assert/strict";
+ * assert.equal(cdbHash(""), 5381);
+ * assert.equal(cdbHash("a"), 177604);
  * ```
  */
 export function cdbHash(key: Uint8Array | string): number {
@@ -183,8 +185,9 @@ export class Cdb {
    * @returns The number of bytes.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "./writer.ts";
-   * Cdb.fromBytes(makeCdb([])).byteLength; // 2048
+   * assert.equal(Cdb.fromBytes(makeCdb([])).byteLength, 2048);
    * ```
    */
   get byteLength(): number {
@@ -199,9 +202,10 @@ export class Cdb {
    * @throws {Error} "corrupt cdb: ..." if the lookup meets a bad position.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "./writer.ts";
    * const db = Cdb.fromBytes(makeCdb([["a", "1"], ["a", "2"]]));
-   * new TextDecoder().decode(db.get("a")); // "1"
+   * assert.equal(new TextDecoder().decode(db.get("a")), "1");
    * ```
    */
   get(key: Uint8Array | string): Uint8Array | undefined {
@@ -219,9 +223,10 @@ export class Cdb {
    * @throws {Error} "corrupt cdb: ..." if the lookup meets a bad position.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "./writer.ts";
    * const db = Cdb.fromBytes(makeCdb([["a", "1"], ["b", "x"], ["a", "2"]]));
-   * db.getAll("a").length; // 2
+   * assert.equal(db.getAll("a").length, 2);
    * ```
    */
   getAll(key: Uint8Array | string): Uint8Array[] {
@@ -240,8 +245,9 @@ export class Cdb {
    * @throws {Error} "corrupt cdb: ..." if the lookup meets a bad position.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "./writer.ts";
-   * Cdb.fromBytes(makeCdb([["a", ""]])).has("a"); // true
+   * assert.equal(Cdb.fromBytes(makeCdb([["a", ""]])).has("a"), true);
    * ```
    */
   has(key: Uint8Array | string): boolean {

@@ -38,8 +38,11 @@ export type FileRead =
  * @returns The bytes, or the error and whether it was ENOENT.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readFileSafely } from "./cached_file.ts";
- * readFileSafely("/nonexistent"); // { ok: false, missing: true, error }
+ * const read = readFileSafely("/nonexistent");
+ * assert.equal(read.ok, false);
+ * assert.equal(!read.ok && read.missing, true);
  * ```
  */
 export function readFileSafely(path: string): FileRead {

@@ -26,8 +26,9 @@ export const CRAM_MD5_CONTEXT_LENGTH = 32;
  * @returns The 32 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cramMd5Context } from "./cram_md5.ts";
- * cramMd5Context(new TextEncoder().encode("pw")).length; // 32
+ * assert.equal(cramMd5Context(new TextEncoder().encode("pw")).length, 32);
  * ```
  */
 export function cramMd5Context(password: Uint8Array): Uint8Array {
@@ -67,9 +68,10 @@ export function cramMd5Response(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cramMd5Scheme } from "./cram_md5.ts";
  * const pw = new TextEncoder().encode("pw");
- * await cramMd5Scheme.verify(pw, await cramMd5Scheme.generate(pw, {})); // "match"
+ * assert.equal(await cramMd5Scheme.verify(pw, await cramMd5Scheme.generate(pw, {})), "match");
  * ```
  */
 export const cramMd5Scheme: SchemeCode = {

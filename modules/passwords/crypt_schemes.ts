@@ -94,8 +94,9 @@ export const cryptAny: SchemeCode = cryptScheme(undefined, 0, true);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { desCrypt } from "./crypt_schemes.ts";
- * new TextDecoder().decode(await desCrypt.generate(new TextEncoder().encode("pw"), {})).length; // 13
+ * assert.equal(new TextDecoder().decode(await desCrypt.generate(new TextEncoder().encode("pw"), {})).length, 13);
  * ```
  */
 export const desCrypt: SchemeCode = cryptScheme("", 0, false);
@@ -171,9 +172,10 @@ function md5Digest(raw: Uint8Array): Uint8Array | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5Either } from "./crypt_schemes.ts";
  * const pw = new TextEncoder().encode("secret");
- * await md5Either.verify(pw, new TextEncoder().encode("5ebe2294ecd0e0f08eab7690d2a6ee69")); // "match"
+ * assert.equal(await md5Either.verify(pw, new TextEncoder().encode("5ebe2294ecd0e0f08eab7690d2a6ee69")), "match");
  * ```
  */
 export const md5Either: SchemeCode = {

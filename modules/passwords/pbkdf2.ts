@@ -93,9 +93,10 @@ async function make(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pbkdf2Scheme } from "./pbkdf2.ts";
  * const pw = new TextEncoder().encode("pw");
- * await pbkdf2Scheme.verify(pw, await pbkdf2Scheme.generate(pw, { rounds: 1000 })); // "match"
+ * assert.equal(await pbkdf2Scheme.verify(pw, await pbkdf2Scheme.generate(pw, { rounds: 1000 })), "match");
  * ```
  */
 export const pbkdf2Scheme: SchemeCode = {

@@ -34,8 +34,9 @@ export const DEFAULT_STORE_SCHEME = "SHA512-CRYPT";
  *   the form cannot hold (crypt: only crypt(3) schemes; plain: only PLAIN).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { storeScheme } from "./rehash.ts";
- * storeScheme("$CVM_REHASH", "sha512-crypt", "crypt"); // "SHA512-CRYPT"
+ * assert.equal(storeScheme("$CVM_REHASH", "sha512-crypt", "crypt"), "SHA512-CRYPT");
  * ```
  */
 export function storeScheme(
@@ -145,8 +146,9 @@ export class Rehasher {
    * @returns True when its scheme differs from the target.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rehasher } from "./rehash.ts";
-   * new Rehasher("cvm-cdb", "scheme", "SHA512-CRYPT").needs("{PLAIN}pw"); // true
+   * assert.equal(new Rehasher("cvm-cdb", "scheme", "SHA512-CRYPT").needs("{PLAIN}pw"), true);
    * ```
    */
   needs(stored: string): boolean {

@@ -75,13 +75,14 @@ export interface PenaltyTicket {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Penalty } from "./penalty.ts";
  * import { MemoryStore } from "./store.ts";
  * import { parseIp } from "./address.ts";
  * const penalty = new Penalty(new MemoryStore(10), { baseMs: 10, maxMs: 40, trusted: [] });
  * const ticket = await penalty.begin(parseIp("192.0.2.1"), "bob", undefined);
  * await penalty.finish(ticket, 100, "credential-key");
- * penalty.active(); // 2: the address and the account
+ * assert.equal(penalty.active(), 2); // the address and the account
  * ```
  */
 export class Penalty {

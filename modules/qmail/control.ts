@@ -34,8 +34,9 @@ function trimSpace(text: string): string {
  * @returns The set of local domains.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLocals } from "./control.ts";
- * parseLocals(" Example.COM \nlocalhost\n").has("example.com"); // true
+ * assert.equal(parseLocals(" Example.COM \nlocalhost\n").has("example.com"), true);
  * ```
  */
 export function parseLocals(text: string): Set<string> {
@@ -57,8 +58,9 @@ export function parseLocals(text: string): Set<string> {
  * @returns Domain (or `.suffix`) → prefix.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseVirtualdomains } from "./control.ts";
- * parseVirtualdomains(".Example.com:vuser\n").get(".example.com"); // "vuser"
+ * assert.equal(parseVirtualdomains(".Example.com:vuser\n").get(".example.com"), "vuser");
  * ```
  */
 export function parseVirtualdomains(text: string): Map<string, string> {

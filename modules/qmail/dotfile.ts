@@ -94,8 +94,9 @@ const SPACE = " \t\n\v\f\r";
  * @returns The names.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLookaside } from "./dotfile.ts";
- * parseLookaside(" vdeliver  /usr/bin/vchkpw "); // ["vdeliver", "/usr/bin/vchkpw"]
+ * assert.deepEqual(parseLookaside(" vdeliver  /usr/bin/vchkpw "), ["vdeliver", "/usr/bin/vchkpw"]);
  * ```
  */
 export function parseLookaside(value: string): string[] {
@@ -110,8 +111,9 @@ export function parseLookaside(value: string): string[] {
  * @returns The program words, in order.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deliveryPrograms } from "./dotfile.ts";
- * deliveryPrograms("./Maildir/\n| /usr/bin/vdeliver -q\n"); // ["/usr/bin/vdeliver"]
+ * assert.deepEqual(deliveryPrograms("./Maildir/\n| /usr/bin/vdeliver -q\n"), ["/usr/bin/vdeliver"]);
  * ```
  */
 export function deliveryPrograms(text: string): string[] {

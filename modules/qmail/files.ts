@@ -29,8 +29,9 @@ export function isNotFound(e: unknown): boolean {
  * @returns True for a permission error.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPermissionDenied } from "./files.ts";
- * isPermissionDenied(new Deno.errors.PermissionDenied()); // true
+ * assert.equal(isPermissionDenied(new Deno.errors.PermissionDenied()), true);
  * ```
  */
 export function isPermissionDenied(e: unknown): boolean {

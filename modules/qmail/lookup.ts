@@ -37,8 +37,9 @@ export interface QmailOptions {
  * @returns The settings.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { qmailOptionsFromEnv } from "./lookup.ts";
- * qmailOptionsFromEnv({ QMAIL_ROOT: "/var/qmail" }).missingUser; // "alias"
+ * assert.equal(qmailOptionsFromEnv({ QMAIL_ROOT: "/var/qmail" }).missingUser, "alias");
  * ```
  */
 export function qmailOptionsFromEnv(
@@ -137,8 +138,9 @@ export class QmailResolver {
  * @returns The tagged facts for a response.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { qmailFacts } from "./lookup.ts";
- * qmailFacts({ username: "bob", uid: "1000", gid: "100", directory: "/home/bob" }).length; // 4
+ * assert.equal(qmailFacts({ username: "bob", uid: "1000", gid: "100", directory: "/home/bob" }).length, 4);
  * ```
  */
 export function qmailFacts(facts: {

@@ -59,8 +59,9 @@ export interface Answer {
  * @returns The options.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { moduleOptionsFromEnv } from "./answer.ts";
- * moduleOptionsFromEnv({ CVM_LOOKUP_SECRET: "" }).lookupSecret?.length; // 0
+ * assert.equal(moduleOptionsFromEnv({ CVM_LOOKUP_SECRET: "" }).lookupSecret?.length, 0);
  * ```
  */
 export function moduleOptionsFromEnv(

@@ -26,11 +26,12 @@ export interface ByteReader {
  * @returns The bytes read (longer than `limit` when the input was).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLimited } from "./command_server.ts";
  * const path = Deno.makeTempFileSync();
  * Deno.writeTextFileSync(path, "hello");
  * using file = Deno.openSync(path);
- * (await readLimited(file, 512)).length; // 5
+ * assert.equal((await readLimited(file, 512)).length, 5);
  * ```
  */
 export async function readLimited(
