@@ -82,9 +82,15 @@ function equalBytes(
  *
  * @example
  * ```ts
- * const db = await Cdb.open("/etc/cvm/users.cdb");
- * const entry = db.get("alice"); // Uint8Array | undefined
- * for (const [key, value] of db) console.log(key, value);
+ * import assert from "node:assert/strict";
+ * import { makeCdb } from "./writer.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".cdb" });
+ * await Deno.writeFile(path, makeCdb([["alice", "x"]]));
+ * const db = await Cdb.open(path);
+ * await Deno.remove(path);
+ * assert.deepEqual(db.get("alice"), new TextEncoder().encode("x"));
+ * assert.equal(db.get("mallory"), undefined);
+ * for (const [key, value] of db) assert.equal(key.length + value.length, 6);
  * ```
  */
 export class Cdb {
@@ -126,8 +132,9 @@ export class Cdb {
    * @example
    * ```ts
    * import { makeCdb } from "./writer.ts";
+   * import assert from "node:assert/strict";
    * const db = Cdb.fromBytes(makeCdb([["k", "v"]]));
-   * db.get("k"); // Uint8Array of "v"
+   * assert.deepEqual(db.get("k"), new TextEncoder().encode("v"));
    * ```
    */
   static fromBytes(bytes: Uint8Array): Cdb {
@@ -145,8 +152,14 @@ export class Cdb {
    * @throws {Error} "corrupt cdb: ..." if the file is not a well-formed cdb.
    * @example
    * ```ts
-   * const db = await Cdb.open("/etc/cvm/users.cdb");
-   * console.log(db.identity?.ino, db.has("alice"));
+   * import assert from "node:assert/strict";
+   * import { makeCdb } from "./writer.ts";
+   * const path = await Deno.makeTempFile({ suffix: ".cdb" });
+   * await Deno.writeFile(path, makeCdb([["alice", "x"]]));
+   * const db = await Cdb.open(path);
+   * await Deno.remove(path);
+   * assert.equal(db.path, path);
+   * assert.equal(db.has("alice"), true);
    * ```
    */
   static async open(path: string): Promise<Cdb> {
@@ -164,8 +177,16 @@ export class Cdb {
    *   always false for a database made by {@link Cdb.fromBytes}.
    * @example
    * ```ts
-   * let db = await Cdb.open("users.cdb");
-   * if (await db.isStale()) db = await Cdb.open("users.cdb");
+   * import assert from "node:assert/strict";
+   * import { makeCdb } from "./writer.ts";
+   * const path = await Deno.makeTempFile({ suffix: ".cdb" });
+   * await Deno.writeFile(path, makeCdb([["alice", "x"]]));
+   * let db = await Cdb.open(path);
+   * assert.equal(await db.isStale(), false);
+   * await Deno.writeFile(path, makeCdb([["alice", "y"], ["bob", "z"]]));
+   * if (await db.isStale()) db = await Cdb.open(path);
+   * await Deno.remove(path);
+   * assert.equal(db.has("bob"), true);
    * ```
    */
   async isStale(): Promise<boolean> {
@@ -264,9 +285,13 @@ export class Cdb {
    * @example
    * ```ts
    * import { makeCdb } from "./writer.ts";
+   * import assert from "node:assert/strict";
+   * const text = new TextDecoder();
+   * const seen: string[] = [];
    * for (const [key, data] of Cdb.fromBytes(makeCdb([["k", "v"]])).entries()) {
-   *   console.log(key, data);
+   *   seen.push(`${text.decode(key)}=${text.decode(data)}`);
    * }
+   * assert.deepEqual(seen, ["k=v"]);
    * ```
    */
   *entries(): IterableIterator<[Uint8Array, Uint8Array]> {
@@ -288,7 +313,9 @@ export class Cdb {
    * @example
    * ```ts
    * import { makeCdb } from "./writer.ts";
+   * import assert from "node:assert/strict";
    * const all = [...Cdb.fromBytes(makeCdb([["k", "v"]]))];
+   * assert.equal(all.length, 1);
    * ```
    */
   [Symbol.iterator](): IterableIterator<[Uint8Array, Uint8Array]> {

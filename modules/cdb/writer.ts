@@ -27,8 +27,10 @@ const MAX_CDB_SIZE = 0xffffffff;
  * @throws {RangeError} if the file would exceed the format's 4 GiB limit.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Cdb } from "./reader.ts";
  * const bytes = makeCdb([["alice", "x"], ["bob", new Uint8Array([0, 1])]]);
- * await Deno.writeFile("users.cdb", bytes);
+ * assert.deepEqual(Cdb.fromBytes(bytes).get("bob"), new Uint8Array([0, 1]));
  * ```
  */
 export function makeCdb(
