@@ -320,8 +320,30 @@ export interface PasswordCredentials {
  * @returns The code and facts.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { authenticatePassword } from "./client.ts";
- * // await authenticatePassword("cvm-unix", { account: "bob", password: "pw" });
+ * import { startLocalServer } from "../modules/runtime/mod.ts";
+ * const backend = {
+ *   lookup: (r: { account: string }) =>
+ *     Promise.resolve(r.account === "bob" ? r.account : undefined),
+ *   authenticate: (_: string, r: { password?: Uint8Array }) =>
+ *     Promise.resolve(new TextDecoder().decode(r.password) === "pw"),
+ *   results: () => ({ username: "bob", userid: 1000, groupid: 100, directory: "/home/bob" }),
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const server = startLocalServer(backend, { path: `${dir}/s`, mode: 0o777,
+ *   timeoutMs: 1000, maxInFlight: 4, log: () => {}, warn: () => {} });
+ * try {
+ *   const module = `cvm-local:${dir}/s`;
+ *   const ok = await authenticatePassword(module, { account: "bob", password: "pw" });
+ *   assert.equal(ok.code, 0);
+ *   assert.equal(ok.facts.username, "bob");
+ *   const bad = await authenticatePassword(module, { account: "bob", password: "x" });
+ *   assert.equal(bad.code, 100);
+ * } finally {
+ *   await server.stop();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export function authenticatePassword(

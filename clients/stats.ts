@@ -122,8 +122,15 @@ export function statsUrl(address: string): string | undefined {
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { statsMain } from "./stats.ts";
- * // Deno.exit(await statsMain(["127.0.0.1:9117"]));
+ * const metrics = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} },
+ *   () => new Response('cvm_requests_total{mode="local",code="0"} 3\n'));
+ * try {
+ *   assert.equal(await statsMain([`127.0.0.1:${metrics.addr.port}`]), 0);
+ * } finally {
+ *   await metrics.shutdown();
+ * }
  * ```
  */
 export async function statsMain(args: readonly string[]): Promise<number> {

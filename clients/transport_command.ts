@@ -18,8 +18,13 @@ import type { Exchange } from "./transport.ts";
  * @throws {CvmError} IO when it cannot run, dies by a signal or prints nothing.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exchangeCommand } from "./transport_command.ts";
- * // const { reply, status } = await exchangeCommand("/usr/bin/cvm-unix", bytes, {});
+ * // cat stands in for a module: it answers with the bytes it was sent.
+ * const request = new Uint8Array([2, 0, 1, 3, 98, 111, 98, 0]);
+ * const { reply, status } = await exchangeCommand("/bin/cat", request, {});
+ * assert.equal(status, 0);
+ * assert.deepEqual(reply, request);
  * ```
  */
 export async function exchangeCommand(

@@ -74,9 +74,9 @@ export function permissions(info: Deno.FileInfo): number {
  * @returns The digest, or undefined when unreadable.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileHash } from "./_fs.ts";
- * fileHash("/dev/null");
- * // "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+ * assert.equal(fileHash("/dev/null"), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
  * ```
  */
 export function fileHash(path: string): string | undefined {

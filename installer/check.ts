@@ -29,9 +29,9 @@ import { EXEC_MODE, type InstallOptions } from "./install.ts";
  * @returns The problem, naming the path, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { entryProblem } from "./check.ts";
- * entryProblem("/nonexistent", { kind: "dir", path: "bin", mode: 0o755 });
- * // "missing: /nonexistent/bin"
+ * assert.equal(entryProblem("/nonexistent", { kind: "dir", path: "bin", mode: 0o755 }), "missing: /nonexistent/bin");
  * ```
  */
 export function entryProblem(

@@ -77,10 +77,10 @@ export const MANIFEST_MODE = 0o644;
  * @example
  * ```ts
  * import { planInstall } from "./install.ts";
- * planInstall([{ kind: "file", path: "bin/cvm", mode: 0o755, from: "/tmp/cvm" }], ["cvm-pwfile"])
- *   .map((e) => `${e.kind} ${e.path}`);
- * // ["dir bin", "dir share", "dir share/cvm", "file bin/cvm",
- * //  "link bin/cvm-pwfile", "manifest share/cvm/install-manifest"]
+ * import assert from "node:assert/strict";
+ * const plan = planInstall([{ kind: "file", path: "bin/cvm", mode: 0o755, from: "/tmp/cvm" }], ["cvm-pwfile"]);
+ * assert.deepEqual(plan.map((e) => `${e.kind} ${e.path}`), ["dir bin", "dir share", "dir share/cvm",
+ *   "file bin/cvm", "link bin/cvm-pwfile", "manifest share/cvm/install-manifest"]);
  * ```
  */
 export function planInstall(
@@ -143,9 +143,9 @@ export interface DecideContext {
  * @returns The action and, for a refusal or a replacement, why.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decide } from "./install.ts";
- * decide({ kind: "link", path: "bin/x", target: "cvm" }, { prefix: "/nonexistent", manifest: new Map(), force: false }).action;
- * // "create"
+ * assert.equal(decide({ kind: "link", path: "bin/x", target: "cvm" }, { prefix: "/nonexistent", manifest: new Map(), force: false }).action, "create");
  * ```
  */
 export function decide(
@@ -229,9 +229,9 @@ export function decide(
  * @returns The removal and, for a refusal, why.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decideRemoval } from "./install.ts";
- * decideRemoval({ kind: "link", path: "bin/x", target: "cvm" }, "/nonexistent", false).action;
- * // "gone"
+ * assert.equal(decideRemoval({ kind: "link", path: "bin/x", target: "cvm" }, "/nonexistent", false).action, "gone");
  * ```
  */
 export function decideRemoval(

@@ -76,8 +76,9 @@ export function isPrefixPath(path: string): boolean {
  * @example
  * ```ts
  * import { formatManifest } from "./manifest.ts";
- * formatManifest([{ kind: "link", path: "bin/cvm-unix", target: "cvm" }]);
- * // "# cvm install manifest: …\nlink\tbin/cvm-unix\tcvm\n"
+ * import assert from "node:assert/strict";
+ * const text = formatManifest([{ kind: "link", path: "bin/cvm-unix", target: "cvm" }]);
+ * assert.match(text, /^# cvm install manifest: .*\nlink\tbin\/cvm-unix\tcvm\n$/);
  * ```
  */
 export function formatManifest(entries: Iterable<ManifestEntry>): string {

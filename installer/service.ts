@@ -93,10 +93,11 @@ export function modulePath(module: string, bindir: string): string {
  * @example
  * ```ts
  * import { serviceFiles } from "./service.ts";
- * serviceFiles({ name: "cvm-unix.local", module: "cvm-unix", socket: "/tmp/.cvm-unix.local",
+ * import assert from "node:assert/strict";
+ * const paths = serviceFiles({ name: "cvm-unix.local", module: "cvm-unix", socket: "/tmp/.cvm-unix.local",
  *   dir: "/var/svc.d", bindir: "/usr/local/bin", env: {}, force: false })
  *   .map((f) => f.path);
- * // ["", "run", "env/", "env/CVM_SOCKET", "log/", "log/run", "log/main/"]
+ * assert.deepEqual(paths, ["", "run", "env/", "env/CVM_SOCKET", "log/", "log/run", "log/main/"]);
  * ```
  */
 export function serviceFiles(options: ServiceOptions): ServiceFile[] {

@@ -61,9 +61,9 @@ export function findSource(
  * @returns The line, without newline.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeSource } from "./source.ts";
- * describeSource({ kind: "compiled", binary: "/usr/local/bin/cvm" });
- * // "source: /usr/local/bin/cvm (this compiled binary, copied)"
+ * assert.equal(describeSource({ kind: "compiled", binary: "/usr/local/bin/cvm" }), "source: /usr/local/bin/cvm (this compiled binary, copied)");
  * ```
  */
 export function describeSource(source: Source): string {

@@ -19,9 +19,9 @@ export type ModuleAddress =
  * @returns The address, or undefined when it cannot be used.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseModuleAddress } from "./module_address.ts";
- * parseModuleAddress("cvm-udp:127.0.0.1:2000");
- * // { kind: "udp", host: "127.0.0.1", port: 2000 }
+ * assert.deepEqual(parseModuleAddress("cvm-udp:127.0.0.1:2000"), { kind: "udp", host: "127.0.0.1", port: 2000 });
  * ```
  */
 export function parseModuleAddress(text: string): ModuleAddress | undefined {

@@ -66,9 +66,9 @@ export function parseRequest(bytes: Uint8Array): RequestParse {
  * @returns The packet.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeResponse } from "./request.ts";
- * encodeResponse(0, { code: 2, random: new Uint8Array(0), facts: [] });
- * // Uint8Array [2, 0]
+ * assert.deepEqual(encodeResponse(0, { code: 2, random: new Uint8Array(0), facts: [] }), new Uint8Array([2, 0]));
  * ```
  */
 export function encodeResponse(

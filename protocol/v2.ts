@@ -91,9 +91,9 @@ function parseTagged(bytes: Uint8Array, at: number): Parsed<Tagged[]> {
  * @throws {CvmError} BAD_CLIDATA when a value exceeds 255 bytes or the packet 512.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeRequestV2 } from "./v2.ts";
- * encodeRequestV2(new Uint8Array(0), [{ type: 1, value: new Uint8Array([97]) }]);
- * // Uint8Array [2, 0, 1, 1, 97, 0]
+ * assert.deepEqual(encodeRequestV2(new Uint8Array(0), [{ type: 1, value: new Uint8Array([97]) }]), new Uint8Array([2, 0, 1, 1, 97, 0]));
  * ```
  */
 export function encodeRequestV2(
@@ -159,9 +159,9 @@ export function parseRequestV2(
  * @throws {CvmError} BAD_MODDATA when the facts do not fit in 512 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeResponseV2 } from "./v2.ts";
- * encodeResponseV2({ code: 100, random: new Uint8Array([7]), facts: [] });
- * // Uint8Array [100, 1, 7, 0]
+ * assert.deepEqual(encodeResponseV2({ code: 100, random: new Uint8Array([7]), facts: [] }), new Uint8Array([100, 1, 7, 0]));
  * ```
  */
 export function encodeResponseV2(response: Response): Uint8Array {

@@ -176,9 +176,10 @@ export function upstreamCases(test: UpstreamTest): UpstreamCase[] {
  * ```ts
  * import { orderUpstreamTests, parseUpstreamTest } from "./_upstream_cases.ts";
  * const t = (name: string, head: string) => parseUpstreamTest(name, `${head}\n<result>\n`);
- * orderUpstreamTests([t("a-use", "<requires f>"), t("b", ""), t("start", "<asserts f>"),
- *   t("stop", "<retracts f>"), t("z-use", "<requires f>")]).map((x) => x.name);
- * // ["start", "a-use", "z-use", "stop", "b"]
+ * import assert from "node:assert/strict";
+ * const ordered = orderUpstreamTests([t("a-use", "<requires f>"), t("b", ""), t("start", "<asserts f>"),
+ *   t("stop", "<retracts f>"), t("z-use", "<requires f>")]);
+ * assert.deepEqual(ordered.map((x) => x.name), ["start", "a-use", "z-use", "stop", "b"]);
  * ```
  */
 export function orderUpstreamTests(tests: UpstreamTest[]): UpstreamTest[] {

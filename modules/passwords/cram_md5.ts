@@ -49,9 +49,10 @@ export function cramMd5Context(password: Uint8Array): Uint8Array {
  * ```ts
  * import { cramMd5Context, cramMd5Response } from "./cram_md5.ts";
  * const text = new TextEncoder();
- * cramMd5Response(cramMd5Context(text.encode("tanstaaftanstaaf")),
- *   text.encode("<1896.697170952@postoffice.reston.mci.net>"));
- * // "b913a602c7eda7a495b4e6e7334d3890" (RFC 2195's example)
+ * import assert from "node:assert/strict";
+ * assert.equal(cramMd5Response(cramMd5Context(text.encode("tanstaaftanstaaf")),
+ *   text.encode("<1896.697170952@postoffice.reston.mci.net>")),
+ *   "b913a602c7eda7a495b4e6e7334d3890"); // RFC 2195's example
  * ```
  */
 export function cramMd5Response(

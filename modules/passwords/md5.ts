@@ -265,11 +265,11 @@ export function hmacMd5FromStates(
  * @returns The 16-byte MAC.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hmacMd5 } from "./md5.ts";
  * import { toHex } from "./encoding.ts";
  * const text = new TextEncoder();
- * toHex(hmacMd5(text.encode("Jefe"), text.encode("what do ya want for nothing?")));
- * // "750c783e6ab0b503eaa86e310a5db738"
+ * assert.equal(toHex(hmacMd5(text.encode("Jefe"), text.encode("what do ya want for nothing?"))), "750c783e6ab0b503eaa86e310a5db738");
  * ```
  */
 export function hmacMd5(key: Uint8Array, message: Uint8Array): Uint8Array {

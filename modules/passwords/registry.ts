@@ -484,9 +484,9 @@ export async function verifyPassword(
  *   bytes that are not UTF-8 (it could not be stored as text).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashPassword } from "./registry.ts";
- * await hashPassword("SHA256.hex", new TextEncoder().encode("pw"));
- * // "{SHA256.HEX}30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4"
+ * assert.equal(await hashPassword("SHA256.hex", new TextEncoder().encode("pw")), "{SHA256.HEX}30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4");
  * ```
  */
 export async function hashPassword(
@@ -593,8 +593,9 @@ export function isStoredInScheme(
  * ```ts
  * import { expectedResponse } from "./registry.ts";
  * const challenge = new TextEncoder().encode("<1896.697170952@dbc.mtview.ca.us>");
- * await expectedResponse("{PLAIN}tanstaaf", "apop", challenge);
- * // "c4c9334bac560ecc979e58001b3e22fb" (RFC 1939's example)
+ * import assert from "node:assert/strict";
+ * assert.equal(await expectedResponse("{PLAIN}tanstaaf", "apop", challenge),
+ *   "c4c9334bac560ecc979e58001b3e22fb"); // RFC 1939's example
  * ```
  */
 export async function expectedResponse(

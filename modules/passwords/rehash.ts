@@ -74,8 +74,9 @@ export function storeScheme(
  * @example
  * ```ts
  * import { hashForStore } from "./rehash.ts";
- * await hashForStore("scheme", "SHA512-CRYPT", new TextEncoder().encode("pw"));
- * // "{SHA512-CRYPT}$6$…"
+ * import assert from "node:assert/strict";
+ * const stored = await hashForStore("scheme", "SHA512-CRYPT", new TextEncoder().encode("pw"));
+ * assert.match(stored, /^\{SHA512-CRYPT\}\$6\$/);
  * ```
  */
 export async function hashForStore(

@@ -46,9 +46,9 @@ export interface PenaltySettings {
  * @returns Milliseconds to wait.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { penaltyDelay } from "./penalty.ts";
- * [0, 1, 2, 3, 4, 5].map((n) => penaltyDelay(n, 2000, 15000));
- * // [0, 2000, 4000, 8000, 15000, 15000]
+ * assert.deepEqual([0, 1, 2, 3, 4, 5].map((n) => penaltyDelay(n, 2000, 15000)), [0, 2000, 4000, 8000, 15000, 15000]);
  * ```
  */
 export function penaltyDelay(

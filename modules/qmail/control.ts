@@ -85,9 +85,9 @@ export function parseVirtualdomains(text: string): Map<string, string> {
  * @returns The matching key and its prefix, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findVirtualdomain, parseVirtualdomains } from "./control.ts";
- * findVirtualdomain(parseVirtualdomains(".example.com:v\n"), "a.example.com");
- * // { key: ".example.com", prefix: "v" }
+ * assert.deepEqual(findVirtualdomain(parseVirtualdomains(".example.com:v\n"), "a.example.com"), { key: ".example.com", prefix: "v" });
  * ```
  */
 export function findVirtualdomain(

@@ -20,9 +20,9 @@ import { isNotFound, isPermissionDenied } from "./files.ts";
  * @returns The file names to try.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dotfileCandidates } from "./dotfile.ts";
- * dotfileCandidates("-", "a.b-c");
- * // [".qmail-a:b-c", ".qmail-a:b-default", ".qmail-default"]
+ * assert.deepEqual(dotfileCandidates("-", "a.b-c"), [".qmail-a:b-c", ".qmail-a:b-default", ".qmail-default"]);
  * ```
  */
 export function dotfileCandidates(dash: string, ext: string): string[] {

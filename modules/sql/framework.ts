@@ -713,9 +713,9 @@ export function createSqlBackend(
  * @returns The error to throw.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { databaseError } from "./framework.ts";
- * databaseError("MySQL", new Error("bad pw hunter2"), ["hunter2"]).message;
- * // "MySQL: bad pw ***"
+ * assert.equal(databaseError("MySQL", new Error("bad pw hunter2"), ["hunter2"]).message, "MySQL: bad pw ***");
  * ```
  */
 export function databaseError(
