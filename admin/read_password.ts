@@ -138,8 +138,20 @@ async function withoutEcho<T>(read: () => Promise<T>): Promise<T> {
  *   a terminal read given up.
  * @example
  * ```ts
- * import { readPassword } from "./read_password.ts";
- * // const password = await readPassword({ twice: true });
+ * import assert from "node:assert/strict";
+ * // Not a terminal: one line of stdin. A child shows it without touching ours.
+ * const program = `import { readPassword } from "${import.meta.resolve("./read_password.ts")}";
+ *   const password = await readPassword({ twice: true });
+ *   console.log(password.length);`;
+ * const child = new Deno.Command(Deno.execPath(), {
+ *   args: ["eval", program], stdin: "piped", stdout: "piped",
+ * }).spawn();
+ * const writer = child.stdin.getWriter();
+ * await writer.write(new TextEncoder().encode("s3cret\n"));
+ * await writer.close();
+ * const { code, stdout } = await child.output();
+ * assert.equal(code, 0);
+ * assert.equal(new TextDecoder().decode(stdout), "6\n");
  * ```
  */
 export async function readPassword(

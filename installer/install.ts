@@ -396,9 +396,11 @@ function loadManifest(prefix: string): Manifest | undefined {
  * @returns 0, or 1 when the manifest is damaged.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { showInstall } from "./install.ts";
  * import { findSource } from "./source.ts";
- * await showInstall({ prefix: "/opt/cvm", force: false, launcher: false }, findSource(false));
+ * // Prints the plan; changes nothing.
+ * assert.equal(await showInstall({ prefix: "/opt/cvm", force: false, launcher: false }, findSource(false)), 0);
  * ```
  */
 export async function showInstall(
@@ -588,13 +590,14 @@ function apply(prefix: string, entry: Entry, manifestText: string): void {
  * @returns How many it removed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeLeftovers } from "./install.ts";
  * const prefix = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${prefix}/lib/cvm`, { recursive: true });
- * removeLeftovers(prefix, [
+ * assert.equal(removeLeftovers(prefix, [
  *   { entry: { kind: "dir", path: "lib", mode: 0o755 }, action: "prune" },
  *   { entry: { kind: "dir", path: "lib/cvm", mode: 0o755 }, action: "prune" },
- * ]); // 2
+ * ]), 2);
  * Deno.removeSync(prefix);
  * ```
  */

@@ -108,9 +108,10 @@ export function formatManifest(entries: Iterable<ManifestEntry>): string {
  *   undefined when the text is not a manifest at all.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatManifest, parseManifest } from "./manifest.ts";
  * const text = formatManifest([{ kind: "dir", path: "bin", mode: 0o755 }]);
- * parseManifest(text); // Map { "bin" => { kind: "dir", path: "bin", mode: 493 } }
+ * assert.deepEqual(parseManifest(text), new Map([["bin", { kind: "dir", path: "bin", mode: 0o755 }]]));
  * ```
  */
 export function parseManifest(text: string): Manifest | Error | undefined {

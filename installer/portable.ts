@@ -259,8 +259,9 @@ export async function stageTree(
  * @returns Undefined when done, else what went wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { warmCache } from "./portable.ts";
- * await warmCache("/nonexistent"); // "Failed to spawn '/nonexistent/lib/cvm/deno' …"
+ * assert.match(await warmCache("/nonexistent") ?? "", /^Failed to spawn '\/nonexistent\/lib\/cvm\/deno'/);
  * ```
  */
 export async function warmCache(prefix: string): Promise<string | undefined> {

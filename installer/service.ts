@@ -153,9 +153,11 @@ export function serviceFiles(options: ServiceOptions): ServiceFile[] {
  * @returns A problem, or undefined when they are usable.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serviceProblem } from "./service.ts";
- * serviceProblem({ name: "a/b", module: "cvm-unix", socket: "/s", dir: "/d",
- *   bindir: "/b", env: {}, force: false }); // "the name must be one path component…"
+ * const problem = serviceProblem({ name: "a/b", module: "cvm-unix", socket: "/s", dir: "/d",
+ *   bindir: "/b", env: {}, force: false });
+ * assert.match(problem ?? "", /^the name must be one path component/);
  * ```
  */
 export function serviceProblem(options: ServiceOptions): string | undefined {
@@ -183,9 +185,13 @@ export function serviceProblem(options: ServiceOptions): string | undefined {
  * arguments are unusable (2) or something is in the way (1).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeService } from "./service.ts";
- * await makeService({ name: "cvm-unix.local", module: "cvm-unix", socket: "/tmp/.cvm-unix.local",
- *   dir: "/tmp/svc.d", bindir: "/usr/local/bin", env: {}, force: false });
+ * const dir = Deno.makeTempDirSync();
+ * assert.equal(await makeService({ name: "cvm-unix.local", module: "cvm-unix",
+ *   socket: "/tmp/.cvm-unix.local", dir, bindir: "/usr/local/bin", env: {}, force: false }), 0);
+ * assert.equal(Deno.statSync(`${dir}/cvm-unix.local/run`).isFile, true);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function makeService(options: ServiceOptions): Promise<number> {

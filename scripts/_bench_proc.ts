@@ -296,8 +296,10 @@ export async function runTimed(
  * @returns Bytes, or undefined when it cannot be read.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { residentBytes } from "./_bench_proc.ts";
- * residentBytes(Deno.pid); // e.g. 52428800
+ * assert.ok((residentBytes(Deno.pid) ?? 0) > 0); // e.g. 52428800
+ * assert.equal(residentBytes(-1), undefined);
  * ```
  */
 export function residentBytes(pid: number): number | undefined {

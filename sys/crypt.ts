@@ -39,8 +39,10 @@ const GENSALT_OUTPUT_SIZE = 192;
  * @returns The setting, e.g. `$y$j9T$…` on Debian; undefined if libxcrypt refuses.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultCryptSetting } from "./crypt.ts";
- * defaultCryptSetting(); // e.g. "$y$j9T$F5Jx5fExrKuJdljLajF2B1"
+ * const setting = defaultCryptSetting(); // e.g. "$y$j9T$F5Jx5fExrKuJdljLajF2B1"
+ * if (setting !== undefined) assert.match(setting, /^\$/);
  * ```
  */
 export function defaultCryptSetting(): string | undefined {

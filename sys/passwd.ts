@@ -182,8 +182,11 @@ export function getpwuid(uid: number): PasswdEntry | undefined {
  * @returns The encrypted password, or undefined when the user has no shadow entry; throws when the lookup fails (e.g. EACCES when not allowed to read it).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getspnam } from "./passwd.ts";
- * getspnam("root"); // e.g. "$y$j9T$..." or "*"
+ * // Root's hash (e.g. "$y$j9T$..." or "*") when run as root; others may not read it.
+ * if (Deno.uid() === 0) assert.equal(typeof getspnam("root"), "string");
+ * assert.equal(getspnam("no-such-user-here"), undefined);
  * ```
  */
 export function getspnam(name: string): string | undefined {

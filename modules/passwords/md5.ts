@@ -150,8 +150,9 @@ export function md5Finish(
  * @returns The bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5Initial, md5StateBytes } from "./md5.ts";
- * md5StateBytes(md5Initial())[0]; // 0x01
+ * assert.equal(md5StateBytes(md5Initial())[0], 0x01);
  * ```
  */
 export function md5StateBytes(state: Md5State): Uint8Array {

@@ -170,10 +170,14 @@ export class Rehasher {
    * @param write Stores the new value (only where the old one still is).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rehasher } from "./rehash.ts";
    * const rehasher = new Rehasher("cvm-cdb", "scheme", "SHA512-CRYPT");
+   * const stored: string[] = [];
    * await rehasher.afterLogin("{PLAIN}pw", new TextEncoder().encode("pw"),
-   *   (value) => Promise.resolve(console.log(value.slice(0, 17)))); // "{SHA512-CRYPT}$6$"
+   *   (value) => Promise.resolve(void stored.push(value)));
+   * assert.equal(stored.length, 1);
+   * assert.match(stored[0], /^\{SHA512-CRYPT\}\$6\$/);
    * ```
    */
   async afterLogin(

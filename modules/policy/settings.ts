@@ -129,8 +129,9 @@ export function parseListenAddress(text: string): ListenAddress {
  * @throws {CvmError} CONFIG naming `$CVM_REDIS_URL`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRedisUrl } from "./settings.ts";
- * parseRedisUrl("redis://127.0.0.1:6379/2", "cvm:").db; // 2
+ * assert.equal(parseRedisUrl("redis://127.0.0.1:6379/2", "cvm:").db, 2);
  * ```
  */
 export function parseRedisUrl(text: string, prefix: string): RedisSettings {

@@ -68,11 +68,16 @@ export function describeError(error: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OncePerSpell } from "./socket_trouble.ts";
- * const busy = new OncePerSpell((line) => console.error(line));
+ * const said: string[] = [];
+ * const busy = new OncePerSpell((line) => said.push(line));
  * busy.note("busy"); // said
  * busy.note("busy"); // not again
+ * assert.deepEqual(said, ["busy"]);
  * busy.cleared();
+ * busy.note("busy"); // a new spell, but too soon after the last line: quiet
+ * assert.deepEqual(said, ["busy"]);
  * ```
  */
 export class OncePerSpell {
