@@ -157,11 +157,19 @@ export interface Server {
  * @returns The server; wait for `Starting.` before using it.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { childEnv, startServer } from "./_bench_proc.ts";
- * const s = startServer("ref", ["/usr/bin/cvm-pwfile", "cvm-local:/tmp/s"],
- *   childEnv({ CVM_PWFILE_PATH: "/tmp/pw" }), "/tmp/ref.log");
- * await s.waitFor("Starting.", 5000);
- * await s.stop();
+ * const dir = await Deno.makeTempDir();
+ * // A module server stand-in that says "Starting." and waits to be stopped.
+ * const s = startServer("demo", ["sh", "-c", "echo Starting.; exec sleep 60"],
+ *   childEnv({}), `${dir}/demo.log`);
+ * try {
+ *   await s.waitFor("Starting.", 5000);
+ * } finally {
+ *   await s.stop();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
+ * assert.equal(await Deno.stat(dir).catch(() => undefined), undefined);
  * ```
  */
 export function startServer(
@@ -321,8 +329,10 @@ export function residentBytes(pid: number): number | undefined {
  * @returns Undefined when it is there, else why it is not.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ensureBuilt } from "./_bench_proc.ts";
- * await ensureBuilt(new URL("../dist/cvm-pwfile", import.meta.url).pathname);
+ * // There already (else it would run scripts/compile.sh --launcher first).
+ * assert.equal(await ensureBuilt(Deno.execPath()), undefined);
  * ```
  */
 export async function ensureBuilt(path: string): Promise<string | undefined> {

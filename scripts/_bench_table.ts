@@ -86,10 +86,12 @@ export function formatRate(perSecond: number): string {
  * @returns The table, one string with newlines.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { atLeast, renderTable } from "./_bench_table.ts";
- * console.log(renderTable([
+ * const table = renderTable([
  *   { scenario: "x", reference: "1", ours: "2", ratio: 2, check: atLeast(2, 1) },
- * ]));
+ * ]);
+ * assert.equal(table.split("\n")[2], "x                 1     2     2.00x    >=1x  PASS");
  * ```
  */
 export function renderTable(rows: Row[]): string {

@@ -233,11 +233,18 @@ function differingLines(expected: string, actual: string): string {
  * @returns One outcome per case, in running order.
  * @example
  * ```ts
- * import { findUpstreamTests, runUpstreamSuite } from "./upstream_tests.ts";
- * const tests = await findUpstreamTests(Deno.env.toObject());
- * if (typeof tests !== "string") {
- *   const outcomes = await runUpstreamSuite(tests.dir, "/usr/bin");
- *   tests.cleanup();
+ * import assert from "node:assert/strict";
+ * import { runUpstreamSuite } from "./upstream_tests.ts";
+ * // A one-case suite in the upstream layout (the real one takes minutes).
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/tests`);
+ * Deno.writeTextFileSync(`${dir}/tests.inc`, "");
+ * Deno.writeTextFileSync(`${dir}/tests/echo`, "echo hello\n<result>\nhello\n");
+ * try {
+ *   const outcomes = await runUpstreamSuite(dir, "/usr/bin");
+ *   assert.deepEqual(outcomes.map((o) => o.status), ["pass"]);
+ * } finally {
+ *   Deno.removeSync(dir, { recursive: true });
  * }
  * ```
  */
@@ -410,11 +417,19 @@ export function countOutcomes(
  * @returns The comparison.
  * @example
  * ```ts
- * import { compareUpstreamSuite, findUpstreamTests } from "./upstream_tests.ts";
- * const tests = await findUpstreamTests(Deno.env.toObject());
- * if (typeof tests !== "string") {
- *   const { regressions } = await compareUpstreamSuite(tests.dir, { reference: "/usr/bin", ours: "dist" });
- *   tests.cleanup();
+ * import assert from "node:assert/strict";
+ * import { compareUpstreamSuite } from "./upstream_tests.ts";
+ * // A one-case suite in the upstream layout (the real one takes minutes).
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/tests`);
+ * Deno.writeTextFileSync(`${dir}/tests.inc`, "");
+ * Deno.writeTextFileSync(`${dir}/tests/echo`, "echo hello\n<result>\nhello\n");
+ * try {
+ *   const { cases, regressions } = await compareUpstreamSuite(dir, { reference: "/usr/bin", ours: "/usr/bin" });
+ *   assert.equal(cases.length, 1);
+ *   assert.deepEqual(regressions, []);
+ * } finally {
+ *   Deno.removeSync(dir, { recursive: true });
  * }
  * ```
  */
