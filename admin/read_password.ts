@@ -15,8 +15,9 @@ export class PasswordInputError extends Error {
    * @param message What went wrong, for the admin.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PasswordInputError } from "./read_password.ts";
-   * new PasswordInputError("Passwords don't match").message;
+   * assert.equal(new PasswordInputError("Passwords don't match").message, "Passwords don't match");
    * ```
    */
   constructor(message: string) {

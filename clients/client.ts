@@ -4,11 +4,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { authenticatePassword } from "./client.ts";
- * const result = await authenticatePassword("cvm-local:/run/cvm.sock", {
+ * import { isTemporary } from "../protocol/mod.ts";
+ * const result = await authenticatePassword("cvm-local:/nonexistent/cvm.sock", {
  *   account: "bob@example.com", password: "secret",
  * });
  * if (result.code === 0) console.log(result.facts.directory);
+ * // Nothing listens there: a temporary failure, at once.
+ * assert.equal(isTemporary(result.code), true);
  * ```
  *
  * @module
@@ -211,12 +215,15 @@ export function clientAddress(
  * @returns The code and facts.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { authenticate } from "./client.ts";
  * const enc = new TextEncoder();
- * const r = await authenticate("/usr/bin/cvm-unix", [
+ * // cat stands in for a module: the "reply" is the request, which is no reply.
+ * const r = await authenticate("/bin/cat", [
  *   { type: 1, value: enc.encode("bob") },
  *   { type: 3, value: enc.encode("secret") },
  * ]);
+ * assert.notEqual(r.code, 0);
  * ```
  */
 export async function authenticate(

@@ -146,8 +146,10 @@ const hashing = lazy(() =>
  * @returns The hash, or undefined when crypt rejects the input (NULL or a `*` failure token).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crypt } from "./crypt.ts";
  * const hash = await crypt(new TextEncoder().encode("secret"), "$1$abcdefgh$");
+ * assert.equal(hash, "$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1");
  * ```
  */
 export async function crypt(
@@ -187,8 +189,11 @@ export async function crypt(
  * @returns True when crypt(phrase, stored) reproduces `stored` exactly.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verifyCrypt } from "./crypt.ts";
- * await verifyCrypt(new TextEncoder().encode("secret"), "$1$abcdefgh$...");
+ * const secret = new TextEncoder().encode("secret");
+ * assert.equal(await verifyCrypt(secret, "$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1"), true);
+ * assert.equal(await verifyCrypt(secret, "$1$abcdefgh$..."), false);
  * ```
  */
 export async function verifyCrypt(

@@ -284,8 +284,9 @@ export function getgrnam(name: string): GroupEntry | undefined {
  * @returns The group ids.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getgrouplist } from "./passwd.ts";
- * getgrouplist("root", 0); // [0, ...]
+ * assert.equal(getgrouplist("root", 0)[0], 0); // [0, ...]
  * ```
  */
 export function getgrouplist(user: string, gid: number): number[] {

@@ -76,10 +76,15 @@ export const RACY_MS = 2000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CachedFile } from "./cached_file.ts";
- * const locals = new CachedFile("/var/qmail/control/locals", (r) =>
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "example.com\nexample.org");
+ * const locals = new CachedFile(path, (r) =>
  *   r.ok ? new TextDecoder().decode(r.bytes).split("\n") : []);
- * locals.get(); // parsed lines, re-read only after a change
+ * assert.deepEqual(locals.get(), ["example.com", "example.org"]); // re-read only after a change
+ * Deno.removeSync(path);
+ * assert.deepEqual(locals.get(), []); // gone
  * ```
  */
 export class CachedFile<T> {

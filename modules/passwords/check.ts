@@ -92,10 +92,11 @@ export function parsePasswordScheme(
  * @throws {CvmError} CONFIG naming the variable that is wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readPasswordComparison } from "./check.ts";
- * readPasswordComparison("CVM_PWFILE_PWCMP", {
+ * assert.deepEqual(readPasswordComparison("CVM_PWFILE_PWCMP", {
  *   CVM_PWFILE_PWCMP: "scheme", CVM_DEFAULT_SCHEME: "sha512-crypt",
- * }); // { mode: "scheme", defaultScheme: "SHA512-CRYPT" }
+ * }), { mode: "scheme", defaultScheme: "SHA512-CRYPT" });
  * ```
  */
 export function readPasswordComparison(

@@ -226,9 +226,10 @@ function describe(error: unknown): string {
  *   cannot hold.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rehasherFromEnv } from "./rehash.ts";
- * rehasherFromEnv("cvm-cdb", { CVM_REHASH: "SHA512-CRYPT" }, "scheme", "CVM_CDB_PWCMP")
- *   ?.scheme; // "SHA512-CRYPT"
+ * const rehasher = rehasherFromEnv("cvm-cdb", { CVM_REHASH: "SHA512-CRYPT" }, "scheme", "CVM_CDB_PWCMP");
+ * assert.equal(rehasher?.scheme, "SHA512-CRYPT");
  * ```
  */
 export function rehasherFromEnv(

@@ -130,9 +130,15 @@ function firstLine(read: FileRead, what: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QmailControl } from "./control.ts";
- * const control = new QmailControl("/var/qmail");
- * control.isLocal("example.com");
+ * const root = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${root}/control`);
+ * Deno.writeTextFileSync(`${root}/control/locals`, "example.com\n");
+ * const control = new QmailControl(root);
+ * assert.equal(control.isLocal("example.com"), true);
+ * assert.equal(control.isLocal("example.org"), false);
+ * Deno.removeSync(root, { recursive: true });
  * ```
  */
 export class QmailControl {

@@ -59,8 +59,13 @@ export type DotfileSearch =
  * @throws {CvmError} IO when a candidate cannot be checked.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dotfileCandidates, findDotfile } from "./dotfile.ts";
- * findDotfile("/home/bob", dotfileCandidates("-", "list"), "temporary");
+ * const home = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${home}/.qmail-default`, "./Maildir/\n");
+ * const found = findDotfile(home, dotfileCandidates("-", "list"), "temporary");
+ * Deno.removeSync(home, { recursive: true });
+ * assert.equal(found.found, true);
  * ```
  */
 export function findDotfile(
@@ -141,8 +146,13 @@ export function deliveryPrograms(text: string): string[] {
  * @throws {CvmError} IO when the file exists but cannot be read.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deliversToLookaside } from "./dotfile.ts";
- * deliversToLookaside("/home/v/.qmail-default", ["vdeliver"]);
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "| vdeliver -q\n");
+ * assert.equal(deliversToLookaside(path, ["vdeliver"]), true);
+ * assert.equal(deliversToLookaside(path, ["/usr/bin/vdeliver"]), false); // as written
+ * Deno.removeSync(path);
  * ```
  */
 export function deliversToLookaside(

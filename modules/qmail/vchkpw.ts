@@ -79,9 +79,10 @@ export interface VpopmailUser {
  * @returns Lower-cased domain → its line.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAssign } from "./vchkpw.ts";
- * parseAssign("+example.com-:vpopmail:89:89:/home/vpopmail/domains/example.com:-::\n.\n")
- *   .get("example.com")?.dir; // "/home/vpopmail/domains/example.com"
+ * const assign = parseAssign("+example.com-:vpopmail:89:89:/home/vpopmail/domains/example.com:-::\n.\n");
+ * assert.equal(assign.get("example.com")?.dir, "/home/vpopmail/domains/example.com");
  * ```
  */
 export function parseAssign(text: string): Map<string, VpopmailDomain> {

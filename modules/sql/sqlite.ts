@@ -56,7 +56,7 @@ function asText(value: unknown): SqlValue {
  * @example
  * ```ts
  * import { createSqliteDriver } from "./sqlite.ts";
- * const driver = createSqliteDriver("/var/lib/cvm/accounts.db");
+ * const driver = createSqliteDriver(":memory:");
  * await driver.close();
  * ```
  */
