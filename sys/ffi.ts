@@ -100,8 +100,10 @@ const libc = lazy(() =>
  * @returns The current errno value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errno } from "./ffi.ts";
- * const code = errno();
+ * const code = errno(); // of the last failed C call on this thread
+ * assert.equal(Number.isInteger(code), true);
  * ```
  */
 export function errno(): number {

@@ -206,12 +206,16 @@ export interface UpdateOptions {
  *   file system errors; whatever `change` throws (nothing is written).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { updateAccountStore } from "./account_store.ts";
- * const path = `${Deno.makeTempDirSync()}/users.cdb`;
- * await updateAccountStore(path, (accounts) => {
+ * import { Cdb } from "../cdb/mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * await updateAccountStore(`${dir}/users.cdb`, (accounts) => {
  *   accounts.set("bob", "bob:{PLAIN}pw:1000:100::/home/bob:");
  *   return true;
  * });
+ * assert.equal((await Cdb.open(`${dir}/users.cdb`)).has("bob"), true);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function updateAccountStore(

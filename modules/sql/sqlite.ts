@@ -132,8 +132,11 @@ export function createSqliteDriver(path: string): SqlDriver {
  * @example
  * ```ts
  * import { createSqliteBackend } from "./sqlite.ts";
- * const backend = createSqliteBackend({ CVM_SQLITE_DB: "/var/lib/cvm/accounts.db" },
- *   { persistent: false });
+ * import assert from "node:assert/strict";
+ * const backend = createSqliteBackend({ CVM_SQLITE_DB: ":memory:" }, { persistent: false });
+ * assert.equal(await backend.lookup({ account: "bob", domain: "", domainGiven: false,
+ *   credentials: [], version: 2 }).catch((e) => e.code), 4); // no accounts table: IO
+ * await backend.close?.();
  * ```
  */
 export function createSqliteBackend(
