@@ -94,8 +94,22 @@ export async function stopAll(graceMs = 2000): Promise<void> {
  * @param onSignal Extra synchronous cleanup before exit (e.g. the temp dir).
  * @example
  * ```ts
- * import { installExitHandlers } from "./_bench_proc.ts";
- * installExitHandlers(() => {});
+ * import assert from "node:assert/strict";
+ * // They end the process, so show them in a child, stopped with SIGTERM.
+ * const program = `import { installExitHandlers } from "${import.meta.resolve("./_bench_proc.ts")}";
+ *   installExitHandlers(() => console.log("cleaned up"));
+ *   console.log("ready");
+ *   setTimeout(() => {}, 60_000);`;
+ * const child = new Deno.Command(Deno.execPath(), {
+ *   args: ["eval", program], stdout: "piped", stderr: "null",
+ * }).spawn();
+ * const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+ * assert.equal((await lines.read()).value, "ready\n");
+ * child.kill("SIGTERM");
+ * let rest = "";
+ * for (let r = await lines.read(); !r.done; r = await lines.read()) rest += r.value;
+ * assert.equal(rest, "cleaned up\n");
+ * assert.equal((await child.status).code, 143);
  * ```
  */
 export function installExitHandlers(onSignal: () => void): void {
