@@ -26,14 +26,16 @@ export const LAUNCHER_ENV = [
  * @returns Whether it was run by the launcher.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { restoreCallerEnvironment } from "./launcher_env.ts";
  * const env = new Map([["DENO_DIR", "/opt/cvm/lib/cvm/cache"], ["CVM_CALLER_DENO_DIR", "/x"]]);
- * restoreCallerEnvironment("/opt/cvm/lib/cvm/cache", {
+ * const restored = restoreCallerEnvironment("/opt/cvm/lib/cvm/cache", {
  *   get: (k) => env.get(k),
  *   set: (k, v) => void env.set(k, v),
  *   delete: (k) => void env.delete(k),
- * }); // true
- * env; // Map { "DENO_DIR" => "/x" }
+ * });
+ * assert.equal(restored, true);
+ * assert.deepEqual(env, new Map([["DENO_DIR", "/x"]]));
  * ```
  */
 export function restoreCallerEnvironment(

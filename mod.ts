@@ -5,12 +5,15 @@
  *
  * @example
  * ```ts
- * import { authenticatePassword, ErrorCode } from "./mod.ts";
- * const result = await authenticatePassword("cvm-local:/run/cvm-unix.sock", {
+ * import assert from "node:assert/strict";
+ * import { authenticatePassword, ErrorCode, isTemporary } from "./mod.ts";
+ * const result = await authenticatePassword("cvm-local:/nonexistent/cvm-unix.sock", {
  *   account: "bob@example.com",
  *   password: "secret",
  * });
  * if (result.code === ErrorCode.OK) console.log(result.facts.directory);
+ * // Nothing listens there: a temporary failure, at once.
+ * assert.equal(isTemporary(result.code), true);
  * ```
  *
  * @module

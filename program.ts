@@ -96,8 +96,9 @@ export function writeStdout(text: string): void {
  * @returns The exit status to use.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FatalError, reportFatal } from "./program.ts";
- * reportFatal("cvm-x", new FatalError(1, "Incorrect usage.")); // 1
+ * assert.equal(reportFatal("cvm-x", new FatalError(1, "Incorrect usage.")), 1);
  * ```
  */
 export function reportFatal(program: string, error: unknown): number {

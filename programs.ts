@@ -134,8 +134,10 @@ export const PROGRAMS: readonly ProgramEntry[] = [
  * @returns The entry, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findProgram } from "./programs.ts";
- * findProgram("cvm-testclient")?.summary;
+ * assert.equal(typeof findProgram("cvm-testclient")?.summary, "string");
+ * assert.equal(findProgram("no-such-program"), undefined);
  * ```
  */
 export function findProgram(name: string): ProgramEntry | undefined {

@@ -293,9 +293,10 @@ async function runCommand(
  * @returns The exit status: 0 done, 1 failed (nothing changed), 2 usage.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cdbpasswdMain } from "./cdbpasswd.ts";
  * const path = `${Deno.makeTempDirSync()}/users.cdb`;
- * await cdbpasswdMain(["-f", path, "del", "nobody"], {}); // 1: no such account
+ * assert.equal(await cdbpasswdMain(["-f", path, "del", "nobody"], {}), 1); // no such account
  * ```
  */
 export async function cdbpasswdMain(

@@ -6,8 +6,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pwMain } from "./mod.ts";
- * await pwMain(["-l"]); // 0, the scheme names on stdout
+ * assert.equal(await pwMain(["-l"]), 0); // the scheme names on stdout
  * ```
  *
  * @module

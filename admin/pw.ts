@@ -118,8 +118,9 @@ function parseArgs(args: readonly string[]): PwRequest {
  *   2 usage error or unknown scheme.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pwMain } from "./pw.ts";
- * await pwMain(["-l"]); // 0, the names on stdout
+ * assert.equal(await pwMain(["-l"]), 0); // the names on stdout
  * ```
  */
 export async function pwMain(args: readonly string[]): Promise<number> {

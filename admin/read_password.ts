@@ -15,8 +15,9 @@ export class PasswordInputError extends Error {
    * @param message What went wrong, for the admin.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { PasswordInputError } from "./read_password.ts";
-   * new PasswordInputError("Passwords don't match").message;
+   * assert.equal(new PasswordInputError("Passwords don't match").message, "Passwords don't match");
    * ```
    */
   constructor(message: string) {
@@ -48,9 +49,10 @@ const KEY = {
  * @throws {PasswordInputError} When the line is longer than 4096 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLine } from "./read_password.ts";
  * const input = ReadableStream.from([new TextEncoder().encode("pw\nrest")]);
- * new TextDecoder().decode(await readLine(input)); // "pw"
+ * assert.equal(new TextDecoder().decode(await readLine(input)), "pw");
  * ```
  */
 export async function readLine(
@@ -137,8 +139,20 @@ async function withoutEcho<T>(read: () => Promise<T>): Promise<T> {
  *   a terminal read given up.
  * @example
  * ```ts
- * import { readPassword } from "./read_password.ts";
- * // const password = await readPassword({ twice: true });
+ * import assert from "node:assert/strict";
+ * // Not a terminal: one line of stdin. A child shows it without touching ours.
+ * const program = `import { readPassword } from "${import.meta.resolve("./read_password.ts")}";
+ *   const password = await readPassword({ twice: true });
+ *   console.log(password.length);`;
+ * const child = new Deno.Command(Deno.execPath(), {
+ *   args: ["eval", program], stdin: "piped", stdout: "piped",
+ * }).spawn();
+ * const writer = child.stdin.getWriter();
+ * await writer.write(new TextEncoder().encode("s3cret\n"));
+ * await writer.close();
+ * const { code, stdout } = await child.output();
+ * assert.equal(code, 0);
+ * assert.equal(new TextDecoder().decode(stdout), "6\n");
  * ```
  */
 export async function readPassword(

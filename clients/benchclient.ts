@@ -30,8 +30,12 @@ function failed(code: number): FatalError {
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { benchclientMain } from "./benchclient.ts";
- * // Deno.exit(await benchclientMain({ name: "cvm-benchclient", args, env }));
+ * import { FatalError } from "../program.ts";
+ * // Too few arguments: main.ts prints the usage and exits 1.
+ * await assert.rejects(benchclientMain({ name: "cvm-benchclient", args: [], env: {} }),
+ *   (e) => e instanceof FatalError && e.status === 1);
  * ```
  */
 export async function benchclientMain(invocation: Invocation): Promise<number> {
@@ -63,8 +67,12 @@ export async function benchclientMain(invocation: Invocation): Promise<number> {
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { v1benchclientMain } from "./benchclient.ts";
- * // Deno.exit(await v1benchclientMain({ name: "cvm-v1benchclient", args, env }));
+ * import { FatalError } from "../program.ts";
+ * // Too few arguments: main.ts prints the usage and exits 1.
+ * await assert.rejects(v1benchclientMain({ name: "cvm-v1benchclient", args: [], env: {} }),
+ *   (e) => e instanceof FatalError && e.status === 1);
  * ```
  */
 export async function v1benchclientMain(

@@ -4,11 +4,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { authenticatePassword } from "./client.ts";
- * const result = await authenticatePassword("cvm-local:/run/cvm.sock", {
+ * import { isTemporary } from "../protocol/mod.ts";
+ * const result = await authenticatePassword("cvm-local:/nonexistent/cvm.sock", {
  *   account: "bob@example.com", password: "secret",
  * });
  * if (result.code === 0) console.log(result.facts.directory);
+ * // Nothing listens there: a temporary failure, at once.
+ * assert.equal(isTemporary(result.code), true);
  * ```
  *
  * @module
@@ -179,9 +183,10 @@ export const CLIENT_ADDRESS = 128;
  * @returns The address text, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clientAddress } from "./client.ts";
- * clientAddress({ TCPREMOTEIP: "192.0.2.1" }); // "192.0.2.1"
- * clientAddress({ CVM_CLIENT_ADDRESS: "2001:db8::1", TCPREMOTEIP: "192.0.2.1" }); // "2001:db8::1"
+ * assert.equal(clientAddress({ TCPREMOTEIP: "192.0.2.1" }), "192.0.2.1");
+ * assert.equal(clientAddress({ CVM_CLIENT_ADDRESS: "2001:db8::1", TCPREMOTEIP: "192.0.2.1" }), "2001:db8::1");
  * ```
  */
 export function clientAddress(
@@ -210,12 +215,15 @@ export function clientAddress(
  * @returns The code and facts.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { authenticate } from "./client.ts";
  * const enc = new TextEncoder();
- * const r = await authenticate("/usr/bin/cvm-unix", [
+ * // cat stands in for a module: the "reply" is the request, which is no reply.
+ * const r = await authenticate("/bin/cat", [
  *   { type: 1, value: enc.encode("bob") },
  *   { type: 3, value: enc.encode("secret") },
  * ]);
+ * assert.notEqual(r.code, 0);
  * ```
  */
 export async function authenticate(
@@ -262,8 +270,9 @@ export async function authenticate(
  * @returns The account and domain to use.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitAccount } from "./client.ts";
- * splitAccount("bob@example.com", "", "@"); // { account: "bob", domain: "example.com" }
+ * assert.deepEqual(splitAccount("bob@example.com", "", "@"), { account: "bob", domain: "example.com" });
  * ```
  */
 export function splitAccount(
@@ -284,8 +293,9 @@ export function splitAccount(
  * @returns The domain, or "" when there is none.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ucspiDomain } from "./client.ts";
- * ucspiDomain({ PROTO: "TCP", TCPLOCALHOST: "mail.example.com" }); // "mail.example.com"
+ * assert.equal(ucspiDomain({ PROTO: "TCP", TCPLOCALHOST: "mail.example.com" }), "mail.example.com");
  * ```
  */
 export function ucspiDomain(env: Record<string, string | undefined>): string {
@@ -317,8 +327,30 @@ export interface PasswordCredentials {
  * @returns The code and facts.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { authenticatePassword } from "./client.ts";
- * // await authenticatePassword("cvm-unix", { account: "bob", password: "pw" });
+ * import { startLocalServer } from "../modules/runtime/mod.ts";
+ * const backend = {
+ *   lookup: (r: { account: string }) =>
+ *     Promise.resolve(r.account === "bob" ? r.account : undefined),
+ *   authenticate: (_: string, r: { password?: Uint8Array }) =>
+ *     Promise.resolve(new TextDecoder().decode(r.password) === "pw"),
+ *   results: () => ({ username: "bob", userid: 1000, groupid: 100, directory: "/home/bob" }),
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const server = startLocalServer(backend, { path: `${dir}/s`, mode: 0o777,
+ *   timeoutMs: 1000, maxInFlight: 4, log: () => {}, warn: () => {} });
+ * try {
+ *   const module = `cvm-local:${dir}/s`;
+ *   const ok = await authenticatePassword(module, { account: "bob", password: "pw" });
+ *   assert.equal(ok.code, 0);
+ *   assert.equal(ok.facts.username, "bob");
+ *   const bad = await authenticatePassword(module, { account: "bob", password: "x" });
+ *   assert.equal(bad.code, 100);
+ * } finally {
+ *   await server.stop();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export function authenticatePassword(
@@ -365,8 +397,9 @@ export function authenticatePassword(
  * @returns The tagged credentials for `authenticate(…, { version: 1 })`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { v1Credentials } from "./client.ts";
- * v1Credentials("bob", "", ["pw"]).length; // 3
+ * assert.equal(v1Credentials("bob", "", ["pw"]).length, 3);
  * ```
  */
 export function v1Credentials(

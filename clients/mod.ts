@@ -8,8 +8,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitAccount } from "./mod.ts";
- * splitAccount("bob@example.com", "", "@"); // { account: "bob", domain: "example.com" }
+ * assert.deepEqual(splitAccount("bob@example.com", "", "@"), { account: "bob", domain: "example.com" });
  * ```
  *
  * @module

@@ -41,9 +41,9 @@ function parseValue(text: string): number {
  * @throws {SyntaxError} On a line that is not a sample.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePrometheusText } from "./prometheus_text.ts";
- * parsePrometheusText('# HELP x y\nreq_total{mode="local",code="0"} 3\n');
- * // [{ name: "req_total", labels: { mode: "local", code: "0" }, value: 3 }]
+ * assert.deepEqual(parsePrometheusText('# HELP x y\nreq_total{mode="local",code="0"} 3\n'), [{ name: "req_total", labels: { mode: "local", code: "0" }, value: 3 }]);
  * ```
  */
 export function parsePrometheusText(text: string): Sample[] {
@@ -81,9 +81,9 @@ export function parsePrometheusText(text: string): Sample[] {
  * @returns The bound (Infinity past the last finite one), or undefined when empty.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bucketQuantile } from "./prometheus_text.ts";
- * bucketQuantile([{ le: 0.01, count: 9 }, { le: 0.1, count: 10 }, { le: Infinity, count: 10 }], 0.99);
- * // 0.1
+ * assert.equal(bucketQuantile([{ le: 0.01, count: 9 }, { le: 0.1, count: 10 }, { le: Infinity, count: 10 }], 0.99), 0.1);
  * ```
  */
 export function bucketQuantile(

@@ -14,8 +14,9 @@ import type { ClientFacts } from "../protocol/mod.ts";
  * @returns The report, ending in a newline.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatFacts } from "./report.ts";
- * formatFacts({ all: [], username: "bob" }).split("\n")[0]; // "user name:        bob"
+ * assert.equal(formatFacts({ all: [], username: "bob" }).split("\n")[0], "user name:        bob");
  * ```
  */
 export function formatFacts(facts: ClientFacts): string {

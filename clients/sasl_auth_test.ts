@@ -49,12 +49,14 @@ import {
  * @throws {FatalError} 1 for a usage error, no mechanism, or a failed exchange.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saslAuthTestMain } from "./sasl_auth_test.ts";
  * const status = await saslAuthTestMain({
  *   name: "sasl-auth-test",
  *   args: ["PLAIN"],
  *   env: {},
- * }).catch((e) => e.status); // 1: no mechanism is configured
+ * }).catch((e) => e.status);
+ * assert.equal(status, 1); // no mechanism is configured
  * ```
  */
 export async function saslAuthTestMain(

@@ -31,8 +31,9 @@ function seconds(value: number | undefined): string {
  * @returns The lines, newline-terminated.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatStats } from "./stats.ts";
- * formatStats([{ name: "cvm_cache_hits_total", labels: {}, value: 4 }]).includes("cache hits"); // true
+ * assert.equal(formatStats([{ name: "cvm_cache_hits_total", labels: {}, value: 4 }]).includes("cache hits"), true);
  * ```
  */
 export function formatStats(samples: readonly Sample[]): string {
@@ -98,9 +99,10 @@ export function formatStats(samples: readonly Sample[]): string {
  * @returns The URL, or undefined when it is no address.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { statsUrl } from "./stats.ts";
- * statsUrl("127.0.0.1:9117"); // "http://127.0.0.1:9117/metrics"
- * statsUrl("9117"); // "http://127.0.0.1:9117/metrics"
+ * assert.equal(statsUrl("127.0.0.1:9117"), "http://127.0.0.1:9117/metrics");
+ * assert.equal(statsUrl("9117"), "http://127.0.0.1:9117/metrics");
  * ```
  */
 export function statsUrl(address: string): string | undefined {
@@ -120,8 +122,15 @@ export function statsUrl(address: string): string | undefined {
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { statsMain } from "./stats.ts";
- * // Deno.exit(await statsMain(["127.0.0.1:9117"]));
+ * const metrics = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} },
+ *   () => new Response('cvm_requests_total{mode="local",code="0"} 3\n'));
+ * try {
+ *   assert.equal(await statsMain([`127.0.0.1:${metrics.addr.port}`]), 0);
+ * } finally {
+ *   await metrics.shutdown();
+ * }
  * ```
  */
 export async function statsMain(args: readonly string[]): Promise<number> {

@@ -82,6 +82,11 @@ export function moduleCommand(
  * ```ts
  * import assert from "node:assert/strict";
  * import { exchangeCommand } from "./transport_command.ts";
+ * // cat stands in for a module: it answers with the bytes it was sent.
+ * const request = new Uint8Array([2, 0, 1, 3, 98, 111, 98, 0]);
+ * const { reply, status } = await exchangeCommand("/bin/cat", request, {});
+ * assert.equal(status, 0);
+ * assert.deepEqual(reply, request);
  * // A program that answers nothing is a temporary failure (IO, 4).
  * await assert.rejects(
  *   exchangeCommand("/bin/true", new Uint8Array([0]), {}),

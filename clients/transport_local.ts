@@ -17,8 +17,29 @@ import type { Exchange } from "./transport.ts";
  * @throws {CvmError} IO when the socket cannot be reached or says nothing.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exchangeLocal } from "./transport_local.ts";
- * // const { reply } = await exchangeLocal("/run/cvm/unix.sock", bytes);
+ * import { encodeRequestV2 } from "../protocol/mod.ts";
+ * import { startLocalServer } from "../modules/runtime/mod.ts";
+ * const backend = {
+ *   lookup: (r: { account: string }) =>
+ *     Promise.resolve(r.account === "bob" ? r.account : undefined),
+ *   authenticate: (_: string, r: { password?: Uint8Array }) =>
+ *     Promise.resolve(new TextDecoder().decode(r.password) === "pw"),
+ *   results: () => ({ username: "bob", userid: 1000, groupid: 100, directory: "/home/bob" }),
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const server = startLocalServer(backend, { path: `${dir}/s`, mode: 0o777,
+ *   timeoutMs: 1000, maxInFlight: 4, log: () => {}, warn: () => {} });
+ * try {
+ *   const bytes = encodeRequestV2(new Uint8Array(0),
+ *     [{ type: 1, value: new TextEncoder().encode("mallory") }]);
+ *   const { reply } = await exchangeLocal(`${dir}/s`, bytes);
+ *   assert.deepEqual(reply, new Uint8Array([100, 0, 0])); // no such account
+ * } finally {
+ *   await server.stop();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export async function exchangeLocal(

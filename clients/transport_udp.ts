@@ -28,8 +28,27 @@ export const UDP_RETRY_WAITS_MS: readonly number[] = [2000, 4000, 8000, 16000];
  * @throws {CvmError} IO after the last wait, GENERAL when the host does not resolve.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exchangeUdp } from "./transport_udp.ts";
- * // const { reply } = await exchangeUdp("127.0.0.1", 2000, bytes, () => true);
+ * import { encodeRequestV2 } from "../protocol/mod.ts";
+ * import { startUdpServer } from "../modules/runtime/mod.ts";
+ * const backend = {
+ *   lookup: (r: { account: string }) =>
+ *     Promise.resolve(r.account === "bob" ? r.account : undefined),
+ *   authenticate: (_: string, r: { password?: Uint8Array }) =>
+ *     Promise.resolve(new TextDecoder().decode(r.password) === "pw"),
+ *   results: () => ({ username: "bob", userid: 1000, groupid: 100, directory: "/home/bob" }),
+ * };
+ * const server = startUdpServer(backend, { host: "127.0.0.1", port: 0,
+ *   maxInFlight: 4, log: () => {}, warn: () => {} });
+ * try {
+ *   const bytes = encodeRequestV2(new Uint8Array([7]),
+ *     [{ type: 1, value: new TextEncoder().encode("mallory") }]);
+ *   const { reply } = await exchangeUdp("127.0.0.1", server.port, bytes, () => true);
+ *   assert.deepEqual(reply, new Uint8Array([100, 1, 7, 0])); // no such account
+ * } finally {
+ *   await server.stop();
+ * }
  * ```
  */
 export async function exchangeUdp(

@@ -16,8 +16,9 @@ import { basename, dirname, join } from "node:path";
  * @returns Its lstat, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lstat } from "./_fs.ts";
- * lstat("/nonexistent"); // undefined
+ * assert.equal(lstat("/nonexistent"), undefined);
  * ```
  */
 export function lstat(path: string): Deno.FileInfo | undefined {
@@ -37,8 +38,9 @@ export function lstat(path: string): Deno.FileInfo | undefined {
  * @returns The link's target as written, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLink } from "./_fs.ts";
- * readLink("/nonexistent"); // undefined
+ * assert.equal(readLink("/nonexistent"), undefined);
  * ```
  */
 export function readLink(path: string): string | undefined {
@@ -56,8 +58,9 @@ export function readLink(path: string): string | undefined {
  * @returns Its mode & 0o7777.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { permissions } from "./_fs.ts";
- * permissions(Deno.statSync("/")).toString(8); // "755"
+ * assert.equal(permissions(Deno.statSync("/")).toString(8), "755");
  * ```
  */
 export function permissions(info: Deno.FileInfo): number {
@@ -71,9 +74,9 @@ export function permissions(info: Deno.FileInfo): number {
  * @returns The digest, or undefined when unreadable.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileHash } from "./_fs.ts";
- * fileHash("/dev/null");
- * // "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+ * assert.equal(fileHash("/dev/null"), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
  * ```
  */
 export function fileHash(path: string): string | undefined {
@@ -101,10 +104,11 @@ export function fileHash(path: string): string | undefined {
  * @param write Writes the temporary file (or link) it is given.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { replaceAtomically } from "./_fs.ts";
  * const dir = Deno.makeTempDirSync();
  * replaceAtomically(`${dir}/x`, (tmp) => Deno.writeTextFileSync(tmp, "new\n"));
- * Deno.readTextFileSync(`${dir}/x`); // "new\n"
+ * assert.equal(Deno.readTextFileSync(`${dir}/x`), "new\n");
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
@@ -140,11 +144,12 @@ export interface WalkEntry {
  * @returns The entries.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { walk } from "./_fs.ts";
  * const dir = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${dir}/a`);
  * Deno.writeTextFileSync(`${dir}/a/b`, "");
- * walk(dir).map((e) => e.path); // ["a", "a/b"]
+ * assert.deepEqual(walk(dir).map((e) => e.path), ["a", "a/b"]);
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */

@@ -29,9 +29,9 @@ import { EXEC_MODE, type InstallOptions } from "./install.ts";
  * @returns The problem, naming the path, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { entryProblem } from "./check.ts";
- * entryProblem("/nonexistent", { kind: "dir", path: "bin", mode: 0o755 });
- * // "missing: /nonexistent/bin"
+ * assert.equal(entryProblem("/nonexistent", { kind: "dir", path: "bin", mode: 0o755 }), "missing: /nonexistent/bin");
  * ```
  */
 export function entryProblem(
@@ -75,8 +75,9 @@ export function entryProblem(
  * @returns 0 when all is well, 1 with each problem on stderr.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkInstall } from "./check.ts";
- * await checkInstall({ prefix: "/nonexistent", force: false, launcher: false }); // 1
+ * assert.equal(await checkInstall({ prefix: "/nonexistent", force: false, launcher: false }), 1);
  * ```
  */
 export async function checkInstall(options: InstallOptions): Promise<number> {

@@ -77,10 +77,10 @@ export const MANIFEST_MODE = 0o644;
  * @example
  * ```ts
  * import { planInstall } from "./install.ts";
- * planInstall([{ kind: "file", path: "bin/cvm", mode: 0o755, from: "/tmp/cvm" }], ["cvm-pwfile"])
- *   .map((e) => `${e.kind} ${e.path}`);
- * // ["dir bin", "dir share", "dir share/cvm", "file bin/cvm",
- * //  "link bin/cvm-pwfile", "manifest share/cvm/install-manifest"]
+ * import assert from "node:assert/strict";
+ * const plan = planInstall([{ kind: "file", path: "bin/cvm", mode: 0o755, from: "/tmp/cvm" }], ["cvm-pwfile"]);
+ * assert.deepEqual(plan.map((e) => `${e.kind} ${e.path}`), ["dir bin", "dir share", "dir share/cvm",
+ *   "file bin/cvm", "link bin/cvm-pwfile", "manifest share/cvm/install-manifest"]);
  * ```
  */
 export function planInstall(
@@ -143,9 +143,9 @@ export interface DecideContext {
  * @returns The action and, for a refusal or a replacement, why.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decide } from "./install.ts";
- * decide({ kind: "link", path: "bin/x", target: "cvm" }, { prefix: "/nonexistent", manifest: new Map(), force: false }).action;
- * // "create"
+ * assert.equal(decide({ kind: "link", path: "bin/x", target: "cvm" }, { prefix: "/nonexistent", manifest: new Map(), force: false }).action, "create");
  * ```
  */
 export function decide(
@@ -229,9 +229,9 @@ export function decide(
  * @returns The removal and, for a refusal, why.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decideRemoval } from "./install.ts";
- * decideRemoval({ kind: "link", path: "bin/x", target: "cvm" }, "/nonexistent", false).action;
- * // "gone"
+ * assert.equal(decideRemoval({ kind: "link", path: "bin/x", target: "cvm" }, "/nonexistent", false).action, "gone");
  * ```
  */
 export function decideRemoval(
@@ -396,9 +396,11 @@ function loadManifest(prefix: string): Manifest | undefined {
  * @returns 0, or 1 when the manifest is damaged.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { showInstall } from "./install.ts";
  * import { findSource } from "./source.ts";
- * await showInstall({ prefix: "/opt/cvm", force: false, launcher: false }, findSource(false));
+ * // Prints the plan; changes nothing.
+ * assert.equal(await showInstall({ prefix: "/opt/cvm", force: false, launcher: false }, findSource(false)), 0);
  * ```
  */
 export async function showInstall(
@@ -448,10 +450,11 @@ export async function showInstall(
  * @returns The exit status: 0 done, 1 refused or failed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { install } from "./install.ts";
  * import { findSource } from "./source.ts";
  * const prefix = Deno.makeTempDirSync();
- * await install({ prefix, force: false, launcher: true }, findSource(true)); // 0
+ * assert.equal(await install({ prefix, force: false, launcher: true }, findSource(true)), 0);
  * Deno.removeSync(prefix, { recursive: true });
  * ```
  */
@@ -587,13 +590,14 @@ function apply(prefix: string, entry: Entry, manifestText: string): void {
  * @returns How many it removed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeLeftovers } from "./install.ts";
  * const prefix = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${prefix}/lib/cvm`, { recursive: true });
- * removeLeftovers(prefix, [
+ * assert.equal(removeLeftovers(prefix, [
  *   { entry: { kind: "dir", path: "lib", mode: 0o755 }, action: "prune" },
  *   { entry: { kind: "dir", path: "lib/cvm", mode: 0o755 }, action: "prune" },
- * ]); // 2
+ * ]), 2);
  * Deno.removeSync(prefix);
  * ```
  */

@@ -37,8 +37,9 @@ export type Manifest = Map<string, ManifestEntry>;
  * @returns E.g. `0755`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { octal } from "./manifest.ts";
- * octal(0o100644); // "0644"
+ * assert.equal(octal(0o100644), "0644");
  * ```
  */
 export function octal(mode: number): string {
@@ -54,9 +55,10 @@ export function octal(mode: number): string {
  * @returns True when it stays under the prefix.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPrefixPath } from "./manifest.ts";
- * isPrefixPath("lib/cvm/main.ts"); // true
- * isPrefixPath("../etc/passwd"); // false
+ * assert.equal(isPrefixPath("lib/cvm/main.ts"), true);
+ * assert.equal(isPrefixPath("../etc/passwd"), false);
  * ```
  */
 export function isPrefixPath(path: string): boolean {
@@ -74,8 +76,9 @@ export function isPrefixPath(path: string): boolean {
  * @example
  * ```ts
  * import { formatManifest } from "./manifest.ts";
- * formatManifest([{ kind: "link", path: "bin/cvm-unix", target: "cvm" }]);
- * // "# cvm install manifest: …\nlink\tbin/cvm-unix\tcvm\n"
+ * import assert from "node:assert/strict";
+ * const text = formatManifest([{ kind: "link", path: "bin/cvm-unix", target: "cvm" }]);
+ * assert.match(text, /^# cvm install manifest: .*\nlink\tbin\/cvm-unix\tcvm\n$/);
  * ```
  */
 export function formatManifest(entries: Iterable<ManifestEntry>): string {
@@ -105,9 +108,10 @@ export function formatManifest(entries: Iterable<ManifestEntry>): string {
  *   undefined when the text is not a manifest at all.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatManifest, parseManifest } from "./manifest.ts";
  * const text = formatManifest([{ kind: "dir", path: "bin", mode: 0o755 }]);
- * parseManifest(text); // Map { "bin" => { kind: "dir", path: "bin", mode: 493 } }
+ * assert.deepEqual(parseManifest(text), new Map([["bin", { kind: "dir", path: "bin", mode: 0o755 }]]));
  * ```
  */
 export function parseManifest(text: string): Manifest | Error | undefined {
@@ -161,8 +165,9 @@ function parseLine(fields: string[]): ManifestEntry | undefined {
  *   not one); an Error when it is damaged.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readManifest } from "./manifest.ts";
- * readManifest("/nonexistent"); // undefined
+ * assert.equal(readManifest("/nonexistent"), undefined);
  * ```
  */
 export function readManifest(prefix: string): Manifest | Error | undefined {

@@ -82,8 +82,10 @@ function parseOptions(
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runSubcommand } from "./mod.ts";
- * await runSubcommand("install", ["--show", "--prefix", "/opt/cvm"]);
+ * // --show prints the plan and changes nothing.
+ * assert.equal(await runSubcommand("install", ["--show", "--prefix", "/opt/cvm"]), 0);
  * ```
  */
 export async function runSubcommand(

@@ -131,10 +131,11 @@ async function runDeno(
  * @returns The relative paths, sorted.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileURLToPath } from "node:url";
  * import { sourceFiles } from "./portable.ts";
  * const root = fileURLToPath(new URL("..", import.meta.url));
- * (await sourceFiles(root, Deno.execPath())).includes("programs.ts"); // true
+ * assert.equal((await sourceFiles(root, Deno.execPath())).includes("programs.ts"), true);
  * ```
  */
 export async function sourceFiles(
@@ -183,10 +184,11 @@ export async function sourceFiles(
  * @returns The items to install and a cleanup.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileURLToPath } from "node:url";
  * import { stageTree } from "./portable.ts";
  * const staged = await stageTree(fileURLToPath(new URL("..", import.meta.url)), Deno.execPath());
- * staged.items.some((i) => i.path === "lib/cvm/main.ts"); // true
+ * assert.equal(staged.items.some((i) => i.path === "lib/cvm/main.ts"), true);
  * staged.cleanup();
  * ```
  */
@@ -257,8 +259,9 @@ export async function stageTree(
  * @returns Undefined when done, else what went wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { warmCache } from "./portable.ts";
- * await warmCache("/nonexistent"); // "Failed to spawn '/nonexistent/lib/cvm/deno' …"
+ * assert.match(await warmCache("/nonexistent") ?? "", /^Failed to spawn '\/nonexistent\/lib\/cvm\/deno'/);
  * ```
  */
 export async function warmCache(prefix: string): Promise<string | undefined> {

@@ -75,8 +75,9 @@ export function shellQuote(word: string): string {
  * @returns The path.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { modulePath } from "./service.ts";
- * modulePath("unix", "/usr/local/bin"); // "/usr/local/bin/cvm-unix"
+ * assert.equal(modulePath("unix", "/usr/local/bin"), "/usr/local/bin/cvm-unix");
  * ```
  */
 export function modulePath(module: string, bindir: string): string {
@@ -92,10 +93,11 @@ export function modulePath(module: string, bindir: string): string {
  * @example
  * ```ts
  * import { serviceFiles } from "./service.ts";
- * serviceFiles({ name: "cvm-unix.local", module: "cvm-unix", socket: "/tmp/.cvm-unix.local",
+ * import assert from "node:assert/strict";
+ * const paths = serviceFiles({ name: "cvm-unix.local", module: "cvm-unix", socket: "/tmp/.cvm-unix.local",
  *   dir: "/var/svc.d", bindir: "/usr/local/bin", env: {}, force: false })
  *   .map((f) => f.path);
- * // ["", "run", "env/", "env/CVM_SOCKET", "log/", "log/run", "log/main/"]
+ * assert.deepEqual(paths, ["", "run", "env/", "env/CVM_SOCKET", "log/", "log/run", "log/main/"]);
  * ```
  */
 export function serviceFiles(options: ServiceOptions): ServiceFile[] {
@@ -151,9 +153,11 @@ export function serviceFiles(options: ServiceOptions): ServiceFile[] {
  * @returns A problem, or undefined when they are usable.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serviceProblem } from "./service.ts";
- * serviceProblem({ name: "a/b", module: "cvm-unix", socket: "/s", dir: "/d",
- *   bindir: "/b", env: {}, force: false }); // "the name must be one path component…"
+ * const problem = serviceProblem({ name: "a/b", module: "cvm-unix", socket: "/s", dir: "/d",
+ *   bindir: "/b", env: {}, force: false });
+ * assert.match(problem ?? "", /^the name must be one path component/);
  * ```
  */
 export function serviceProblem(options: ServiceOptions): string | undefined {
@@ -181,9 +185,13 @@ export function serviceProblem(options: ServiceOptions): string | undefined {
  * arguments are unusable (2) or something is in the way (1).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeService } from "./service.ts";
- * await makeService({ name: "cvm-unix.local", module: "cvm-unix", socket: "/tmp/.cvm-unix.local",
- *   dir: "/tmp/svc.d", bindir: "/usr/local/bin", env: {}, force: false });
+ * const dir = Deno.makeTempDirSync();
+ * assert.equal(await makeService({ name: "cvm-unix.local", module: "cvm-unix",
+ *   socket: "/tmp/.cvm-unix.local", dir, bindir: "/usr/local/bin", env: {}, force: false }), 0);
+ * assert.equal(Deno.statSync(`${dir}/cvm-unix.local/run`).isFile, true);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function makeService(options: ServiceOptions): Promise<number> {

@@ -31,10 +31,11 @@ export type Source =
  * @returns The source.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findSource } from "./source.ts";
- * findSource(true, "/usr/bin/deno").kind; // "portable"
- * findSource(false, "/usr/bin/deno").kind; // "build"
- * findSource(false, "/usr/local/bin/cvm").kind; // "compiled"
+ * assert.equal(findSource(true, "/usr/bin/deno").kind, "portable");
+ * assert.equal(findSource(false, "/usr/bin/deno").kind, "build");
+ * assert.equal(findSource(false, "/usr/local/bin/cvm").kind, "compiled");
  * ```
  */
 export function findSource(
@@ -60,9 +61,9 @@ export function findSource(
  * @returns The line, without newline.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeSource } from "./source.ts";
- * describeSource({ kind: "compiled", binary: "/usr/local/bin/cvm" });
- * // "source: /usr/local/bin/cvm (this compiled binary, copied)"
+ * assert.equal(describeSource({ kind: "compiled", binary: "/usr/local/bin/cvm" }), "source: /usr/local/bin/cvm (this compiled binary, copied)");
  * ```
  */
 export function describeSource(source: Source): string {
@@ -99,9 +100,10 @@ export interface Payload {
  * @returns The payload, or undefined when the build failed (said on stderr).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { preparePayload } from "./source.ts";
  * const payload = await preparePayload({ kind: "compiled", binary: "/usr/local/bin/cvm" });
- * payload?.items; // [{ kind: "file", path: "bin/cvm", mode: 0o755, from: "/usr/local/bin/cvm" }]
+ * assert.deepEqual(payload?.items, [{ kind: "file", path: "bin/cvm", mode: 0o755, from: "/usr/local/bin/cvm" }]);
  * ```
  */
 export async function preparePayload(

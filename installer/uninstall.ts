@@ -25,8 +25,9 @@ import {
  * @returns 0 done, 1 refused or nothing installed there.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { uninstall } from "./uninstall.ts";
- * uninstall({ prefix: "/nonexistent", force: false, launcher: false }); // 1
+ * assert.equal(uninstall({ prefix: "/nonexistent", force: false, launcher: false }), 1);
  * ```
  */
 export function uninstall(options: InstallOptions): number {

@@ -18,9 +18,9 @@ import { type Backend, Rejection } from "./runtime/mod.ts";
  * @returns The modules.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chainModules } from "./chain.ts";
- * chainModules({ CVM_CHAIN0: "/usr/bin/cvm-unix", CVM_CHAIN3: "cvm-local:/s" });
- * // ["/usr/bin/cvm-unix", "cvm-local:/s"]
+ * assert.deepEqual(chainModules({ CVM_CHAIN0: "/usr/bin/cvm-unix", CVM_CHAIN3: "cvm-local:/s" }), ["/usr/bin/cvm-unix", "cvm-local:/s"]);
  * ```
  */
 export function chainModules(

@@ -37,8 +37,9 @@ const MESSAGES: Readonly<Record<number, string>> = {
  * @returns The reference's text, or "Unknown error" for a code it does not name.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errorMessage } from "./codes.ts";
- * errorMessage(100); // "Credentials rejected"
+ * assert.equal(errorMessage(100), "Credentials rejected");
  * ```
  */
 export function errorMessage(code: number): string {
@@ -52,8 +53,9 @@ export function errorMessage(code: number): string {
  * @returns True for a temporary failure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isTemporary } from "./codes.ts";
- * isTemporary(4); // true
+ * assert.equal(isTemporary(4), true);
  * ```
  */
 export function isTemporary(code: number): boolean {

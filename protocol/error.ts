@@ -10,10 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CvmError } from "./error.ts";
  * import { ErrorCode } from "./codes.ts";
  * const e = new CvmError(ErrorCode.IO, "database unreachable");
- * e.code; // 4
+ * assert.equal(e.code, 4);
  * ```
  */
 export class CvmError extends Error {

@@ -64,8 +64,9 @@ function tag(type: number, value: string | number): Tagged {
  * @returns The tagged list.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFacts } from "./facts.ts";
- * encodeFacts({ username: "a", userid: 1, groupid: 2, directory: "/" }).length; // 4
+ * assert.equal(encodeFacts({ username: "a", userid: 1, groupid: 2, directory: "/" }).length, 4);
  * ```
  */
 export function encodeFacts(facts: Facts): Tagged[] {
@@ -98,8 +99,9 @@ export function encodeFacts(facts: Facts): Tagged[] {
  * @returns The number, or undefined when it is not a decimal number.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDecimal } from "./facts.ts";
- * parseDecimal(new TextEncoder().encode("1000")); // 1000
+ * assert.equal(parseDecimal(new TextEncoder().encode("1000")), 1000);
  * ```
  */
 export function parseDecimal(value: Uint8Array): number | undefined {

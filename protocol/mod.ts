@@ -3,11 +3,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeRequestV2, parseRequest } from "./mod.ts";
  * const bytes = encodeRequestV2(new Uint8Array(0), [
  *   { type: 1, value: new TextEncoder().encode("bob") },
  * ]);
- * parseRequest(bytes).ok; // true
+ * assert.equal(parseRequest(bytes).ok, true);
  * ```
  *
  * @module

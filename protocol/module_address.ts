@@ -19,9 +19,9 @@ export type ModuleAddress =
  * @returns The address, or undefined when it cannot be used.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseModuleAddress } from "./module_address.ts";
- * parseModuleAddress("cvm-udp:127.0.0.1:2000");
- * // { kind: "udp", host: "127.0.0.1", port: 2000 }
+ * assert.deepEqual(parseModuleAddress("cvm-udp:127.0.0.1:2000"), { kind: "udp", host: "127.0.0.1", port: 2000 });
  * ```
  */
 export function parseModuleAddress(text: string): ModuleAddress | undefined {
@@ -50,8 +50,9 @@ export function parseModuleAddress(text: string): ModuleAddress | undefined {
  * @returns The port, or undefined when it is not one.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePort } from "./module_address.ts";
- * parsePort("2000"); // 2000
+ * assert.equal(parsePort("2000"), 2000);
  * ```
  */
 export function parsePort(text: string): number | undefined {
@@ -67,8 +68,9 @@ export function parsePort(text: string): number | undefined {
  * @returns The module strings, in order, empty ones dropped.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitChain } from "./module_address.ts";
- * splitChain("cvm-local:/a,/usr/bin/cvm-unix"); // ["cvm-local:/a", "/usr/bin/cvm-unix"]
+ * assert.deepEqual(splitChain("cvm-local:/a,/usr/bin/cvm-unix"), ["cvm-local:/a", "/usr/bin/cvm-unix"]);
  * ```
  */
 export function splitChain(text: string): string[] {

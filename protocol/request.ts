@@ -33,9 +33,10 @@ export type RequestParse =
  * @returns The request, or the failure and how to frame the reply.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRequest } from "./request.ts";
  * const r = parseRequest(new Uint8Array([3]));
- * r.ok; // false (unknown version)
+ * assert.equal(r.ok, false); // unknown version
  * ```
  */
 export function parseRequest(bytes: Uint8Array): RequestParse {
@@ -65,9 +66,9 @@ export function parseRequest(bytes: Uint8Array): RequestParse {
  * @returns The packet.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeResponse } from "./request.ts";
- * encodeResponse(0, { code: 2, random: new Uint8Array(0), facts: [] });
- * // Uint8Array [2, 0]
+ * assert.deepEqual(encodeResponse(0, { code: 2, random: new Uint8Array(0), facts: [] }), new Uint8Array([2, 0]));
  * ```
  */
 export function encodeResponse(

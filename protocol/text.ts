@@ -23,9 +23,10 @@ const ESCAPED_BYTE = /[\uDC80-\uDCFF]/gu;
  * @returns Its UTF-8 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toBytes } from "./text.ts";
- * toBytes("ab"); // Uint8Array [97, 98]
- * toBytes("jos\uDCE9"); // Uint8Array [106, 111, 115, 0xe9]
+ * assert.deepEqual(toBytes("ab"), new Uint8Array([97, 98]));
+ * assert.deepEqual(toBytes("jos\uDCE9"), new Uint8Array([106, 111, 115, 0xe9]));
  * ```
  */
 export function toBytes(text: string): Uint8Array {
@@ -80,9 +81,10 @@ function utf8SequenceLength(bytes: Uint8Array, at: number): number {
  * @returns The text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toExactText } from "./text.ts";
- * toExactText(new Uint8Array([0x6a, 0xc3, 0xa9])); // "jé"
- * toExactText(new Uint8Array([0x6a, 0xe9])); // "j\uDCE9"
+ * assert.equal(toExactText(new Uint8Array([0x6a, 0xc3, 0xa9])), "jé");
+ * assert.equal(toExactText(new Uint8Array([0x6a, 0xe9])), "j\uDCE9");
  * ```
  */
 export function toExactText(bytes: Uint8Array): string {
@@ -112,8 +114,9 @@ export function toExactText(bytes: Uint8Array): string {
  * @returns The text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toText } from "./text.ts";
- * toText(new Uint8Array([97, 98])); // "ab"
+ * assert.equal(toText(new Uint8Array([97, 98])), "ab");
  * ```
  */
 export function toText(bytes: Uint8Array): string {
@@ -128,8 +131,9 @@ export function toText(bytes: Uint8Array): string {
  * @returns True when equal.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bytesEqual } from "./text.ts";
- * bytesEqual(new Uint8Array([1]), new Uint8Array([1])); // true
+ * assert.equal(bytesEqual(new Uint8Array([1]), new Uint8Array([1])), true);
  * ```
  */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -146,8 +150,9 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * @returns One array holding them in order.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concat } from "./text.ts";
- * concat([new Uint8Array([1]), new Uint8Array([2])]); // Uint8Array [1, 2]
+ * assert.deepEqual(concat([new Uint8Array([1]), new Uint8Array([2])]), new Uint8Array([1, 2]));
  * ```
  */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
@@ -173,8 +178,9 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
  * @returns The text with A–Z turned into a–z.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { asciiLower } from "./text.ts";
- * asciiLower("Bob-ÄX\u212A"); // "bob-Äx\u212A"
+ * assert.equal(asciiLower("Bob-ÄX\u212A"), "bob-Äx\u212A");
  * ```
  */
 export function asciiLower(text: string): string {

@@ -39,8 +39,11 @@ function hasNul(value: Uint8Array): boolean {
  * ```ts
  * import { encodeRequestV1 } from "./v1.ts";
  * const enc = new TextEncoder();
- * encodeRequestV1(enc.encode("bob"), new Uint8Array(0), [enc.encode("pw")]);
- * // bytes 01 "bob" 00 00 "pw" 00 00
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(
+ *   encodeRequestV1(enc.encode("bob"), new Uint8Array(0), [enc.encode("pw")]),
+ *   new Uint8Array([1, 98, 111, 98, 0, 0, 112, 119, 0, 0]), // 01 "bob" 00 00 "pw" 00 00
+ * );
  * ```
  */
 export function encodeRequestV1(
@@ -79,8 +82,9 @@ export function encodeRequestV1(
  * @returns The request as version-neutral credentials, or BAD_CLIDATA.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRequestV1 } from "./v1.ts";
- * parseRequestV1(new Uint8Array([1, 97, 0, 0, 0])).ok; // true
+ * assert.equal(parseRequestV1(new Uint8Array([1, 97, 0, 0, 0])).ok, true);
  * ```
  */
 export function parseRequestV1(bytes: Uint8Array): Parsed<Request> {
@@ -121,9 +125,9 @@ export function parseRequestV1(bytes: Uint8Array): Parsed<Request> {
  * @throws {CvmError} BAD_MODDATA for a NUL inside a fact or a packet over 512 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeResponseV1 } from "./v1.ts";
- * encodeResponseV1({ code: 100, random: new Uint8Array(0), facts: [] });
- * // Uint8Array [100, 0]
+ * assert.deepEqual(encodeResponseV1({ code: 100, random: new Uint8Array(0), facts: [] }), new Uint8Array([100, 0]));
  * ```
  */
 export function encodeResponseV1(response: Response): Uint8Array {
@@ -159,9 +163,10 @@ export function encodeResponseV1(response: Response): Uint8Array {
  * @returns The response, or BAD_MODDATA.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseResponseV1 } from "./v1.ts";
  * const r = parseResponseV1(new Uint8Array([100, 0]));
- * r.ok && r.value.code; // 100
+ * assert.equal(r.ok && r.value.code, 100);
  * ```
  */
 export function parseResponseV1(bytes: Uint8Array): Parsed<Response> {

@@ -91,9 +91,9 @@ function parseTagged(bytes: Uint8Array, at: number): Parsed<Tagged[]> {
  * @throws {CvmError} BAD_CLIDATA when a value exceeds 255 bytes or the packet 512.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeRequestV2 } from "./v2.ts";
- * encodeRequestV2(new Uint8Array(0), [{ type: 1, value: new Uint8Array([97]) }]);
- * // Uint8Array [2, 0, 1, 1, 97, 0]
+ * assert.deepEqual(encodeRequestV2(new Uint8Array(0), [{ type: 1, value: new Uint8Array([97]) }]), new Uint8Array([2, 0, 1, 1, 97, 0]));
  * ```
  */
 export function encodeRequestV2(
@@ -113,9 +113,10 @@ export function encodeRequestV2(
  * @returns The request, or the failure with the random bytes to echo.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRequestV2 } from "./v2.ts";
  * const r = parseRequestV2(new Uint8Array([2, 0, 1, 1, 97, 0]));
- * r.ok; // true
+ * assert.equal(r.ok, true);
  * ```
  */
 export function parseRequestV2(
@@ -158,9 +159,9 @@ export function parseRequestV2(
  * @throws {CvmError} BAD_MODDATA when the facts do not fit in 512 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeResponseV2 } from "./v2.ts";
- * encodeResponseV2({ code: 100, random: new Uint8Array([7]), facts: [] });
- * // Uint8Array [100, 1, 7, 0]
+ * assert.deepEqual(encodeResponseV2({ code: 100, random: new Uint8Array([7]), facts: [] }), new Uint8Array([100, 1, 7, 0]));
  * ```
  */
 export function encodeResponseV2(response: Response): Uint8Array {
@@ -186,9 +187,10 @@ export function encodeResponseV2(response: Response): Uint8Array {
  * @returns The response, or BAD_MODDATA with the reason.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseResponseV2 } from "./v2.ts";
  * const r = parseResponseV2(new Uint8Array([100, 0, 0]), new Uint8Array(0));
- * r.ok && r.value.code; // 100
+ * assert.equal(r.ok && r.value.code, 100);
  * ```
  */
 export function parseResponseV2(

@@ -34,9 +34,12 @@ function line(i: number): string {
  * @returns The file and the account to validate.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeAccountFile } from "./_bench_data.ts";
- * const f = await writeAccountFile("/tmp/pw", 100_000);
- * f.account; // "user099999"
+ * const path = await Deno.makeTempFile();
+ * const f = await writeAccountFile(path, 1000);
+ * await Deno.remove(path);
+ * assert.equal(f.account, "user000999");
  * ```
  */
 export async function writeAccountFile(

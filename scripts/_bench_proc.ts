@@ -94,8 +94,22 @@ export async function stopAll(graceMs = 2000): Promise<void> {
  * @param onSignal Extra synchronous cleanup before exit (e.g. the temp dir).
  * @example
  * ```ts
- * import { installExitHandlers } from "./_bench_proc.ts";
- * installExitHandlers(() => {});
+ * import assert from "node:assert/strict";
+ * // They end the process, so show them in a child, stopped with SIGTERM.
+ * const program = `import { installExitHandlers } from "${import.meta.resolve("./_bench_proc.ts")}";
+ *   installExitHandlers(() => console.log("cleaned up"));
+ *   console.log("ready");
+ *   setTimeout(() => {}, 60_000);`;
+ * const child = new Deno.Command(Deno.execPath(), {
+ *   args: ["eval", program], stdout: "piped", stderr: "null",
+ * }).spawn();
+ * const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+ * assert.equal((await lines.read()).value, "ready\n");
+ * child.kill("SIGTERM");
+ * let rest = "";
+ * for (let r = await lines.read(); !r.done; r = await lines.read()) rest += r.value;
+ * assert.equal(rest, "cleaned up\n");
+ * assert.equal((await child.status).code, 143);
  * ```
  */
 export function installExitHandlers(onSignal: () => void): void {
@@ -157,11 +171,19 @@ export interface Server {
  * @returns The server; wait for `Starting.` before using it.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { childEnv, startServer } from "./_bench_proc.ts";
- * const s = startServer("ref", ["/usr/bin/cvm-pwfile", "cvm-local:/tmp/s"],
- *   childEnv({ CVM_PWFILE_PATH: "/tmp/pw" }), "/tmp/ref.log");
- * await s.waitFor("Starting.", 5000);
- * await s.stop();
+ * const dir = await Deno.makeTempDir();
+ * // A module server stand-in that says "Starting." and waits to be stopped.
+ * const s = startServer("demo", ["sh", "-c", "echo Starting.; exec sleep 60"],
+ *   childEnv({}), `${dir}/demo.log`);
+ * try {
+ *   await s.waitFor("Starting.", 5000);
+ * } finally {
+ *   await s.stop();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
+ * assert.equal(await Deno.stat(dir).catch(() => undefined), undefined);
  * ```
  */
 export function startServer(
@@ -258,9 +280,10 @@ export interface RunResult {
  * @returns Exit code, seconds, stderr.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { childEnv, runTimed } from "./_bench_proc.ts";
  * const r = await runTimed(["/bin/true"], childEnv({}));
- * r.code; // 0
+ * assert.equal(r.code, 0);
  * ```
  */
 export async function runTimed(
@@ -295,8 +318,10 @@ export async function runTimed(
  * @returns Bytes, or undefined when it cannot be read.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { residentBytes } from "./_bench_proc.ts";
- * residentBytes(Deno.pid); // e.g. 52428800
+ * assert.ok((residentBytes(Deno.pid) ?? 0) > 0); // e.g. 52428800
+ * assert.equal(residentBytes(-1), undefined);
  * ```
  */
 export function residentBytes(pid: number): number | undefined {
@@ -318,8 +343,10 @@ export function residentBytes(pid: number): number | undefined {
  * @returns Undefined when it is there, else why it is not.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ensureBuilt } from "./_bench_proc.ts";
- * await ensureBuilt(new URL("../dist/cvm-pwfile", import.meta.url).pathname);
+ * // There already (else it would run scripts/compile.sh --launcher first).
+ * assert.equal(await ensureBuilt(Deno.execPath()), undefined);
  * ```
  */
 export async function ensureBuilt(path: string): Promise<string | undefined> {

@@ -54,8 +54,9 @@ export interface RatePlan {
  * @returns The middle one, or the mean of the middle two.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { median } from "./_bench_rates.ts";
- * median([3, 1, 2]); // 2
+ * assert.equal(median([3, 1, 2]), 2);
  * ```
  */
 export function median(values: readonly number[]): number {
@@ -210,8 +211,9 @@ export async function measureRates(
  * @returns The row.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rateRow } from "./_bench_rates.ts";
- * rateRow("x", { rate: 100, runs: [100] }, { rate: 150, runs: [150] }, 1).ratio; // 1.5
+ * assert.equal(rateRow("x", { rate: 100, runs: [100] }, { rate: 150, runs: [150] }, 1).ratio, 1.5);
  * ```
  */
 export function rateRow(

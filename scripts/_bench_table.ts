@@ -41,8 +41,9 @@ export interface Row {
  * @returns The check, or undefined without a ratio.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { atLeast } from "./_bench_table.ts";
- * atLeast(1.2, 0.95)?.text; // ">=0.95x"
+ * assert.equal(atLeast(1.2, 0.95)?.text, ">=0.95x");
  * ```
  */
 export function atLeast(ratio: number | undefined, min: number): Check {
@@ -66,8 +67,9 @@ export function passed(row: Row): boolean | undefined {
  * @returns The text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRate } from "./_bench_table.ts";
- * formatRate(12345.6); // "12,346"
+ * assert.equal(formatRate(12345.6), "12,346");
  * ```
  */
 export function formatRate(perSecond: number): string {
@@ -84,10 +86,12 @@ export function formatRate(perSecond: number): string {
  * @returns The table, one string with newlines.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { atLeast, renderTable } from "./_bench_table.ts";
- * console.log(renderTable([
+ * const table = renderTable([
  *   { scenario: "x", reference: "1", ours: "2", ratio: 2, check: atLeast(2, 1) },
- * ]));
+ * ]);
+ * assert.equal(table.split("\n")[2], "x                 1     2     2.00x    >=1x  PASS");
  * ```
  */
 export function renderTable(rows: Row[]): string {
@@ -139,8 +143,9 @@ export function renderTable(rows: Row[]): string {
  * @returns e.g. `targets met: 4/4 (...)`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summaryLine } from "./_bench_table.ts";
- * summaryLine([]); // "targets met: 0/0"
+ * assert.equal(summaryLine([]), "targets met: 0/0");
  * ```
  */
 export function summaryLine(rows: Row[]): string {

@@ -52,8 +52,9 @@ export interface UpstreamCase {
  * @returns The words.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shellWords } from "./_upstream_cases.ts";
- * shellWords("dom1 '' @test.tld"); // ["dom1", "", "@test.tld"]
+ * assert.deepEqual(shellWords("dom1 '' @test.tld"), ["dom1", "", "@test.tld"]);
  * ```
  */
 export function shellWords(text: string): string[] {
@@ -87,9 +88,10 @@ const DIRECTIVE = /^<(loop|asserts|requires|retracts|result)(?:\s+(.*))?>$/;
  * @returns The test.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseUpstreamTest } from "./_upstream_cases.ts";
  * const t = parseUpstreamTest("x", "<loop v a b>\necho $v\n<result a>\na\n<result b>\nb\n");
- * t.results.get("b"); // "b\n"
+ * assert.equal(t.results.get("b"), "b\n");
  * ```
  */
 export function parseUpstreamTest(name: string, text: string): UpstreamTest {
@@ -141,9 +143,10 @@ function combinations(loops: UpstreamTest["loops"]): string[][] {
  * @returns The cases.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseUpstreamTest, upstreamCases } from "./_upstream_cases.ts";
  * const t = parseUpstreamTest("x", "<loop v a ''>\necho $v\n<result a>\na\n\n<result ''>\n\n");
- * upstreamCases(t).map((c) => c.label); // ["x a", "x ''"]
+ * assert.deepEqual(upstreamCases(t).map((c) => c.label), ["x a", "x ''"]);
  * ```
  */
 export function upstreamCases(test: UpstreamTest): UpstreamCase[] {
@@ -173,9 +176,10 @@ export function upstreamCases(test: UpstreamTest): UpstreamCase[] {
  * ```ts
  * import { orderUpstreamTests, parseUpstreamTest } from "./_upstream_cases.ts";
  * const t = (name: string, head: string) => parseUpstreamTest(name, `${head}\n<result>\n`);
- * orderUpstreamTests([t("a-use", "<requires f>"), t("b", ""), t("start", "<asserts f>"),
- *   t("stop", "<retracts f>"), t("z-use", "<requires f>")]).map((x) => x.name);
- * // ["start", "a-use", "z-use", "stop", "b"]
+ * import assert from "node:assert/strict";
+ * const ordered = orderUpstreamTests([t("a-use", "<requires f>"), t("b", ""), t("start", "<asserts f>"),
+ *   t("stop", "<retracts f>"), t("z-use", "<requires f>")]);
+ * assert.deepEqual(ordered.map((x) => x.name), ["start", "a-use", "z-use", "stop", "b"]);
  * ```
  */
 export function orderUpstreamTests(tests: UpstreamTest[]): UpstreamTest[] {

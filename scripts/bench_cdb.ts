@@ -149,8 +149,10 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
  * @returns The rows (for `deno task bench`).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import benchCdb from "./bench_cdb.ts";
- * const rows = await benchCdb({ quick: true });
+ * const rows = await benchCdb({ quick: true }); // prints its table too
+ * assert.ok(rows.length > 0);
  * ```
  */
 export default async function benchCdb(

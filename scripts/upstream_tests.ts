@@ -74,9 +74,10 @@ const DEFAULT_GIT = "/work/.mirror/bruceg+cvm/repo";
  * @returns Where they are, or a sentence saying why there are none.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findUpstreamTests } from "./upstream_tests.ts";
  * const found = await findUpstreamTests({ CVM_UPSTREAM_TESTS: "/nonexistent" });
- * typeof found === "string"; // true: no tests there
+ * assert.equal(typeof found === "string", true); // no tests there
  * ```
  */
 export async function findUpstreamTests(
@@ -249,11 +250,18 @@ function differingLines(expected: string, actual: string): string {
  * @returns One outcome per case, in running order.
  * @example
  * ```ts
- * import { findUpstreamTests, runUpstreamSuite } from "./upstream_tests.ts";
- * const tests = await findUpstreamTests(Deno.env.toObject());
- * if (typeof tests !== "string") {
- *   const outcomes = await runUpstreamSuite(tests.dir, "/usr/bin");
- *   tests.cleanup();
+ * import assert from "node:assert/strict";
+ * import { runUpstreamSuite } from "./upstream_tests.ts";
+ * // A one-case suite in the upstream layout (the real one takes minutes).
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/tests`);
+ * Deno.writeTextFileSync(`${dir}/tests.inc`, "");
+ * Deno.writeTextFileSync(`${dir}/tests/echo`, "echo hello\n<result>\nhello\n");
+ * try {
+ *   const outcomes = await runUpstreamSuite(dir, "/usr/bin");
+ *   assert.deepEqual(outcomes.map((o) => o.status), ["pass"]);
+ * } finally {
+ *   Deno.removeSync(dir, { recursive: true });
  * }
  * ```
  */
@@ -405,8 +413,9 @@ export interface SuiteComparison {
  * @returns How many passed, failed, and were not run.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countOutcomes } from "./upstream_tests.ts";
- * countOutcomes([{ label: "a", status: "pass" }]); // { pass: 1, fail: 0, skip: 0 }
+ * assert.deepEqual(countOutcomes([{ label: "a", status: "pass" }]), { pass: 1, fail: 0, skip: 0 });
  * ```
  */
 export function countOutcomes(
@@ -426,11 +435,19 @@ export function countOutcomes(
  * @returns The comparison.
  * @example
  * ```ts
- * import { compareUpstreamSuite, findUpstreamTests } from "./upstream_tests.ts";
- * const tests = await findUpstreamTests(Deno.env.toObject());
- * if (typeof tests !== "string") {
- *   const { regressions } = await compareUpstreamSuite(tests.dir, { reference: "/usr/bin", ours: "dist" });
- *   tests.cleanup();
+ * import assert from "node:assert/strict";
+ * import { compareUpstreamSuite } from "./upstream_tests.ts";
+ * // A one-case suite in the upstream layout (the real one takes minutes).
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/tests`);
+ * Deno.writeTextFileSync(`${dir}/tests.inc`, "");
+ * Deno.writeTextFileSync(`${dir}/tests/echo`, "echo hello\n<result>\nhello\n");
+ * try {
+ *   const { cases, regressions } = await compareUpstreamSuite(dir, { reference: "/usr/bin", ours: "/usr/bin" });
+ *   assert.equal(cases.length, 1);
+ *   assert.deepEqual(regressions, []);
+ * } finally {
+ *   Deno.removeSync(dir, { recursive: true });
  * }
  * ```
  */
@@ -461,8 +478,9 @@ export async function compareUpstreamSuite(
  * @returns The text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatComparison } from "./upstream_tests.ts";
- * formatComparison({ cases: [], regressions: [] }).includes("reference:"); // true
+ * assert.equal(formatComparison({ cases: [], regressions: [] }).includes("reference:"), true);
  * ```
  */
 export function formatComparison(comparison: SuiteComparison): string {

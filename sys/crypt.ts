@@ -39,8 +39,10 @@ const GENSALT_OUTPUT_SIZE = 192;
  * @returns The setting, e.g. `$y$j9T$…` on Debian; undefined if libxcrypt refuses.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultCryptSetting } from "./crypt.ts";
- * defaultCryptSetting(); // e.g. "$y$j9T$F5Jx5fExrKuJdljLajF2B1"
+ * const setting = defaultCryptSetting(); // e.g. "$y$j9T$F5Jx5fExrKuJdljLajF2B1"
+ * if (setting !== undefined) assert.match(setting, /^\$/);
  * ```
  */
 export function defaultCryptSetting(): string | undefined {
@@ -74,9 +76,10 @@ export function defaultCryptSetting(): string | undefined {
  *   the count.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cryptGensalt } from "./crypt.ts";
- * cryptGensalt("$5$", 0)?.startsWith("$5$"); // true
- * cryptGensalt("$6$", 10000)?.startsWith("$6$rounds=10000$"); // true
+ * assert.equal(cryptGensalt("$5$", 0)?.startsWith("$5$"), true);
+ * assert.equal(cryptGensalt("$6$", 10000)?.startsWith("$6$rounds=10000$"), true);
  * ```
  */
 export function cryptGensalt(
@@ -143,8 +146,10 @@ const hashing = lazy(() =>
  * @returns The hash, or undefined when crypt rejects the input (NULL or a `*` failure token).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crypt } from "./crypt.ts";
  * const hash = await crypt(new TextEncoder().encode("secret"), "$1$abcdefgh$");
+ * assert.equal(hash, "$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1");
  * ```
  */
 export async function crypt(
@@ -184,8 +189,11 @@ export async function crypt(
  * @returns True when crypt(phrase, stored) reproduces `stored` exactly.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verifyCrypt } from "./crypt.ts";
- * await verifyCrypt(new TextEncoder().encode("secret"), "$1$abcdefgh$...");
+ * const secret = new TextEncoder().encode("secret");
+ * assert.equal(await verifyCrypt(secret, "$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1"), true);
+ * assert.equal(await verifyCrypt(secret, "$1$abcdefgh$..."), false);
  * ```
  */
 export async function verifyCrypt(

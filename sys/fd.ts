@@ -31,8 +31,9 @@ const EINTR = 4;
  * @returns True when it is open and was inherited.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isInheritedFd } from "./fd.ts";
- * isInheritedFd(0); // true: stdin is inherited
+ * assert.equal(isInheritedFd(0), true); // stdin is inherited
  * ```
  */
 export function isInheritedFd(fd: number): boolean {
@@ -50,8 +51,9 @@ export function isInheritedFd(fd: number): boolean {
  * @returns The bytes read; throws an Error naming read and errno on failure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readFdSync } from "./fd.ts";
- * readFdSync(0, 0).length; // 0: nothing asked for, nothing read
+ * assert.equal(readFdSync(0, 0).length, 0); // nothing asked for, nothing read
  * ```
  */
 export function readFdSync(fd: number, max: number): Uint8Array {
@@ -86,11 +88,12 @@ export function readFdSync(fd: number, max: number): Uint8Array {
  * @returns Nothing; throws an Error naming close and errno on failure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { closeFd } from "./fd.ts";
  * try {
  *   closeFd(-1);
  * } catch (e) {
- *   (e as { code: string }).code; // "EBADF"
+ *   assert.equal((e as { code: string }).code, "EBADF");
  * }
  * ```
  */

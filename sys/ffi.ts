@@ -32,9 +32,10 @@ export function lazy<T>(make: () => T): () => T {
  * @returns The bytes plus a final NUL, or undefined when the value itself contains a NUL (C would silently truncate it).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cString } from "./ffi.ts";
- * cString("root"); // Uint8Array [114, 111, 111, 116, 0]
- * cString("a\0b"); // undefined
+ * assert.deepEqual(cString("root"), new Uint8Array([114, 111, 111, 116, 0]));
+ * assert.equal(cString("a\0b"), undefined);
  * ```
  */
 export function cString(
@@ -56,8 +57,9 @@ export function cString(
  * @returns The decoded text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readCString } from "./ffi.ts";
- * readCString(Deno.UnsafePointer.of(new Uint8Array([104, 105, 0]))); // "hi"
+ * assert.equal(readCString(Deno.UnsafePointer.of(new Uint8Array([104, 105, 0]))), "hi");
  * ```
  */
 export function readCString(pointer: Deno.PointerValue): string {
@@ -77,8 +79,9 @@ export function readCString(pointer: Deno.PointerValue): string {
  * @returns The pointer, or null for NULL.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readPointer } from "./ffi.ts";
- * readPointer(new BigUint64Array(1)); // null
+ * assert.equal(readPointer(new BigUint64Array(1)), null);
  * ```
  */
 export function readPointer(slot: BigUint64Array): Deno.PointerValue {
@@ -97,8 +100,10 @@ const libc = lazy(() =>
  * @returns The current errno value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errno } from "./ffi.ts";
- * const code = errno();
+ * const code = errno(); // of the last failed C call on this thread
+ * assert.equal(Number.isInteger(code), true);
  * ```
  */
 export function errno(): number {
@@ -140,8 +145,11 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
  * @returns An Error such as "setuid(1000) failed: EPERM (errno 1)", with `code` set to the errno name.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errnoError } from "./ffi.ts";
- * throw errnoError("chdir(/nonexistent)", 2);
+ * const e = errnoError("chdir(/nonexistent)", 2);
+ * assert.equal(e.message, "chdir(/nonexistent) failed: ENOENT (errno 2)");
+ * assert.equal(e.code, "ENOENT");
  * ```
  */
 export function errnoError(

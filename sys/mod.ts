@@ -6,8 +6,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getpwnam } from "./mod.ts";
- * getpwnam("root")?.uid; // 0
+ * assert.equal(getpwnam("root")?.uid, 0);
  * ```
  *
  * @module

@@ -138,8 +138,9 @@ function parseGroup(s: DataView): GroupEntry {
  * @returns The entry, or undefined when there is no such user; throws when the lookup itself fails.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getpwnam } from "./passwd.ts";
- * getpwnam("root")?.dir; // "/root"
+ * assert.equal(getpwnam("root")?.dir, "/root");
  * ```
  */
 export function getpwnam(name: string): PasswdEntry | undefined {
@@ -160,8 +161,9 @@ export function getpwnam(name: string): PasswdEntry | undefined {
  * @returns The entry, or undefined when no user has that id; throws when the lookup itself fails.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getpwuid } from "./passwd.ts";
- * getpwuid(0)?.name; // "root"
+ * assert.equal(getpwuid(0)?.name, "root");
  * ```
  */
 export function getpwuid(uid: number): PasswdEntry | undefined {
@@ -180,8 +182,11 @@ export function getpwuid(uid: number): PasswdEntry | undefined {
  * @returns The encrypted password, or undefined when the user has no shadow entry; throws when the lookup fails (e.g. EACCES when not allowed to read it).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getspnam } from "./passwd.ts";
- * getspnam("root"); // e.g. "$y$j9T$..." or "*"
+ * // Root's hash (e.g. "$y$j9T$..." or "*") when run as root; others may not read it.
+ * if (Deno.uid() === 0) assert.equal(typeof getspnam("root"), "string");
+ * assert.equal(getspnam("no-such-user-here"), undefined);
  * ```
  */
 export function getspnam(name: string): string | undefined {
@@ -234,8 +239,9 @@ export function* shadowPasswords(): Generator<string> {
  * @returns The group's name and id, or undefined when there is no such group; throws when the lookup fails.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getgrgid } from "./passwd.ts";
- * getgrgid(0)?.name; // "root"
+ * assert.equal(getgrgid(0)?.name, "root");
  * ```
  */
 export function getgrgid(gid: number): GroupEntry | undefined {
@@ -254,8 +260,9 @@ export function getgrgid(gid: number): GroupEntry | undefined {
  * @returns The group's name and id, or undefined when there is no such group; throws when the lookup fails.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getgrnam } from "./passwd.ts";
- * getgrnam("root")?.gid; // 0
+ * assert.equal(getgrnam("root")?.gid, 0);
  * ```
  */
 export function getgrnam(name: string): GroupEntry | undefined {
@@ -277,8 +284,9 @@ export function getgrnam(name: string): GroupEntry | undefined {
  * @returns The group ids.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getgrouplist } from "./passwd.ts";
- * getgrouplist("root", 0); // [0, ...]
+ * assert.equal(getgrouplist("root", 0)[0], 0); // [0, ...]
  * ```
  */
 export function getgrouplist(user: string, gid: number): number[] {

@@ -39,8 +39,13 @@ function check(call: string, rc: number): void {
  * @returns Nothing; throws an Error naming setgroups and errno on failure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setgroups } from "./process.ts";
- * setgroups([100, 101]);
+ * // The list the process already has, so nothing changes; only root may.
+ * const line = Deno.readTextFileSync("/proc/self/status").match(/^Groups:(.*)$/m);
+ * const groups = (line?.[1] ?? "").trim().split(/\s+/).filter(Boolean).map(Number);
+ * if (Deno.uid() === 0) setgroups(groups);
+ * else assert.throws(() => setgroups(groups), { code: "EPERM" });
  * ```
  */
 export function setgroups(gids: number[]): void {
@@ -57,8 +62,10 @@ export function setgroups(gids: number[]): void {
  * @returns Nothing; throws an Error naming setgid and errno on failure.
  * @example
  * ```ts
- * import { setgid } from "./process.ts";
- * setgid(100);
+ * import assert from "node:assert/strict";
+ * import { getegid, setgid } from "./process.ts";
+ * setgid(getegid()); // the group it already has: allowed, and nothing changes
+ * assert.equal(getegid(), Deno.gid());
  * ```
  */
 export function setgid(gid: number): void {
@@ -72,8 +79,10 @@ export function setgid(gid: number): void {
  * @returns Nothing; throws an Error naming setuid and errno on failure.
  * @example
  * ```ts
- * import { setuid } from "./process.ts";
- * setuid(1000);
+ * import assert from "node:assert/strict";
+ * import { geteuid, setuid } from "./process.ts";
+ * setuid(geteuid()); // the user it already is: allowed, and nothing changes
+ * assert.equal(geteuid(), Deno.uid());
  * ```
  */
 export function setuid(uid: number): void {
@@ -87,8 +96,16 @@ export function setuid(uid: number): void {
  * @returns Nothing; throws an Error naming chdir and errno on failure.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chdir } from "./process.ts";
- * chdir("/home/user");
+ * const here = Deno.cwd();
+ * chdir("/");
+ * try {
+ *   assert.equal(Deno.cwd(), "/");
+ * } finally {
+ *   chdir(here);
+ * }
+ * assert.throws(() => chdir("/nonexistent"), { code: "ENOENT" });
  * ```
  */
 export function chdir(path: string): void {
@@ -103,8 +120,9 @@ export function chdir(path: string): void {
  * @returns The user id.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getuid } from "./process.ts";
- * getuid(); // 0 when run as root
+ * assert.equal(getuid(), Deno.uid()); // 0 when run as root
  * ```
  */
 export function getuid(): number {
@@ -122,9 +140,17 @@ const KEEP = 0xffffffff;
  * @returns Nothing; throws an Error naming setresuid and errno on failure.
  * @example
  * ```ts
- * import { seteuid } from "./process.ts";
- * seteuid(65534);
- * seteuid(0); // back, since the saved id is still root
+ * import assert from "node:assert/strict";
+ * import { geteuid, seteuid } from "./process.ts";
+ * if (Deno.uid() === 0) {
+ *   seteuid(65534);
+ *   try {
+ *     assert.equal(geteuid(), 65534);
+ *   } finally {
+ *     seteuid(0); // back, since the saved id is still root
+ *   }
+ * }
+ * assert.equal(geteuid(), Deno.uid());
  * ```
  */
 export function seteuid(uid: number): void {
@@ -138,8 +164,18 @@ export function seteuid(uid: number): void {
  * @returns Nothing; throws an Error naming setresgid and errno on failure.
  * @example
  * ```ts
- * import { setegid } from "./process.ts";
- * setegid(65534);
+ * import assert from "node:assert/strict";
+ * import { getegid, setegid } from "./process.ts";
+ * const gid = getegid();
+ * if (Deno.uid() === 0) {
+ *   setegid(65534);
+ *   try {
+ *     assert.equal(getegid(), 65534);
+ *   } finally {
+ *     setegid(gid);
+ *   }
+ * }
+ * assert.equal(getegid(), gid);
  * ```
  */
 export function setegid(gid: number): void {
@@ -152,8 +188,9 @@ export function setegid(gid: number): void {
  * @returns The effective gid.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getegid } from "./process.ts";
- * getegid(); // 0 when run as root
+ * assert.equal(getegid(), Deno.gid()); // 0 when run as root
  * ```
  */
 export function getegid(): number {
@@ -166,8 +203,9 @@ export function getegid(): number {
  * @returns The user id.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { geteuid } from "./process.ts";
- * geteuid(); // 0 when run as root
+ * assert.equal(geteuid(), Deno.uid()); // 0 when run as root
  * ```
  */
 export function geteuid(): number {
@@ -202,8 +240,17 @@ function cStringArray(
  * @returns Never; throws an Error naming execve and errno when the exec fails.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { execve } from "./process.ts";
- * execve("/bin/echo", ["echo", "hello"], { PATH: "/bin:/usr/bin" });
+ * // A failed exec throws and leaves this process as it was.
+ * assert.throws(() => execve("/nonexistent", ["x"], {}), { code: "ENOENT" });
+ * // A successful one replaces the process, so show it in a child.
+ * const code = `import { execve } from "${import.meta.resolve("./process.ts")}";
+ *   execve("/bin/echo", ["echo", "hello"], { PATH: "/bin:/usr/bin" });`;
+ * const child = new Deno.Command(Deno.execPath(), { args: ["eval", code] });
+ * const { code: status, stdout } = await child.output();
+ * assert.equal(status, 0);
+ * assert.equal(new TextDecoder().decode(stdout), "hello\n");
  * ```
  */
 export function execve(
@@ -238,8 +285,9 @@ export function execve(
  * @returns The path of the first executable regular file found, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveExecutable } from "./process.ts";
- * resolveExecutable("sh", "/usr/bin:/bin"); // "/usr/bin/sh"
+ * assert.equal(resolveExecutable("sh", "/usr/bin:/bin"), "/usr/bin/sh");
  * ```
  */
 export function resolveExecutable(

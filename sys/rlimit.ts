@@ -42,9 +42,10 @@ function toRlim(value: number): bigint {
  * @returns The soft and hard limits.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getOpenFileLimit } from "./rlimit.ts";
  * const { soft, hard } = getOpenFileLimit();
- * soft <= hard; // true
+ * assert.equal(soft <= hard, true);
  * ```
  */
 export function getOpenFileLimit(): Limit {
@@ -96,8 +97,9 @@ function procOpenFileLimit(): Limit | undefined {
  * @returns The soft limit after raising (unchanged when raising failed).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getOpenFileLimit, raiseOpenFileLimit } from "./rlimit.ts";
- * raiseOpenFileLimit() === getOpenFileLimit().soft; // true
+ * assert.equal(raiseOpenFileLimit() === getOpenFileLimit().soft, true);
  * ```
  */
 export function raiseOpenFileLimit(): number {

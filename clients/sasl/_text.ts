@@ -14,8 +14,9 @@ import { toBytes } from "../../protocol/mod.ts";
  * @returns A view of the bytes before the first NUL (all of them if none).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cString } from "./_text.ts";
- * cString(new Uint8Array([98, 0, 99])); // Uint8Array [98]
+ * assert.deepEqual(cString(new Uint8Array([98, 0, 99])), new Uint8Array([98]));
  * ```
  */
 export function cString(bytes: Uint8Array): Uint8Array {
@@ -32,8 +33,9 @@ export function cString(bytes: Uint8Array): Uint8Array {
  * @returns The log-safe text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logText } from "./_text.ts";
- * logText("bob\nSASL AUTH"); // "bob?SASL AUTH"
+ * assert.equal(logText("bob\nSASL AUTH"), "bob?SASL AUTH");
  * ```
  */
 export function logText(text: string | Uint8Array): string {

@@ -15,8 +15,9 @@ const ALPHABET =
  * @returns The base64 text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeBase64 } from "./base64.ts";
- * encodeBase64(new TextEncoder().encode("Username:")); // "VXNlcm5hbWU6"
+ * assert.equal(encodeBase64(new TextEncoder().encode("Username:")), "VXNlcm5hbWU6");
  * ```
  */
 export function encodeBase64(bytes: Uint8Array): string {
@@ -41,9 +42,10 @@ export function encodeBase64(bytes: Uint8Array): string {
  * @returns The bytes, or undefined when the line is not valid.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBase64Line } from "./base64.ts";
- * decodeBase64Line("Ym9iYQ==ignored"); // bytes of "boba"
- * decodeBase64Line("Ym9"); // undefined
+ * assert.deepEqual(decodeBase64Line("Ym9iYQ==ignored"), new TextEncoder().encode("boba"));
+ * assert.equal(decodeBase64Line("Ym9"), undefined);
  * ```
  */
 export function decodeBase64Line(text: string): Uint8Array | undefined {

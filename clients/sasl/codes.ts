@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SaslCode } from "./codes.ts";
- * SaslCode.NO_MECH; // 2
+ * assert.equal(SaslCode.NO_MECH, 2);
  * ```
  */
 export const SaslCode = {
@@ -43,8 +44,9 @@ export const SaslCode = {
  * @returns The reply number and message.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saslAuthMessage } from "./codes.ts";
- * saslAuthMessage(1); // { code: 501, message: "Authentication failed." }
+ * assert.deepEqual(saslAuthMessage(1), { code: 501, message: "Authentication failed." });
  * ```
  */
 export function saslAuthMessage(code: number): {

@@ -19,8 +19,9 @@ import { logText } from "./_text.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SaslFraming } from "./exchange.ts";
- * SaslFraming.IMAP.prefix; // "+ "
+ * assert.equal(SaslFraming.IMAP.prefix, "+ ");
  * ```
  */
 export const SaslFraming = {
@@ -87,11 +88,12 @@ function whoText(
  * @returns The code and the state.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saslAuth2, SaslFraming } from "./exchange.ts";
  * const io = { readLine: () => Promise.resolve(undefined), write: () => Promise.resolve() };
  * const env = {}; // no $CVM_SASL_PLAIN: no mechanism
  * const { code } = await saslAuth2(io, "LOGIN", undefined, { ...SaslFraming.SMTP, env, log: () => {} });
- * code; // 2 (NO_MECH)
+ * assert.equal(code, 2); // NO_MECH
  * ```
  */
 export async function saslAuth2(
@@ -169,11 +171,12 @@ export async function saslAuth2(
  * @returns The code and the state.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saslAuth1, SaslFraming } from "./exchange.ts";
  * const io = { readLine: () => Promise.resolve(undefined), write: () => Promise.resolve() };
  * const env = { CVM_SASL_PLAIN: "/usr/bin/cvm-pwfile" };
  * const { code } = await saslAuth1(io, "LOGIN", { ...SaslFraming.IMAP, env, log: () => {} });
- * code; // 8 (RESP_EOF: the client sent no user name)
+ * assert.equal(code, 8); // RESP_EOF: the client sent no user name
  * ```
  */
 export function saslAuth1(

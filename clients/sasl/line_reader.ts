@@ -12,9 +12,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LineReader } from "./line_reader.ts";
- * const reader = new LineReader(Deno.stdin.readable);
- * const line = await reader.readLine(); // undefined at end of input
+ * const input = new Blob(["AUTH PLAIN\r\n"]).stream(); // in a server: the connection
+ * const reader = new LineReader(input);
+ * assert.equal(await reader.readLine(), "AUTH PLAIN");
+ * assert.equal(await reader.readLine(), undefined); // end of input
  * ```
  */
 export class LineReader {

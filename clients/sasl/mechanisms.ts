@@ -23,8 +23,9 @@ export interface SaslMechanism {
  * @returns The mechanisms.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saslMechanisms } from "./mechanisms.ts";
- * saslMechanisms({ CVM_SASL_PLAIN: "cvm-local:/run/cvm" }).map((m) => m.name); // ["LOGIN", "PLAIN"]
+ * assert.deepEqual(saslMechanisms({ CVM_SASL_PLAIN: "cvm-local:/run/cvm" }).map((m) => m.name), ["LOGIN", "PLAIN"]);
  * ```
  */
 export function saslMechanisms(
@@ -49,8 +50,9 @@ export function saslMechanisms(
  * @returns The text, or undefined when no mechanism is enabled.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saslCaps } from "./mechanisms.ts";
- * saslCaps({ CVM_SASL_CRAM_MD5: "/usr/bin/cvm-vmailmgr" }); // "AUTH CRAM-MD5"
+ * assert.equal(saslCaps({ CVM_SASL_CRAM_MD5: "/usr/bin/cvm-vmailmgr" }), "AUTH CRAM-MD5");
  * ```
  */
 export function saslCaps(

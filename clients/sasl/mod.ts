@@ -25,12 +25,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { saslAuth1, saslAuthMessage, SaslFraming } from "./mod.ts";
- * // In a server: readLine from a LineReader over the connection, write to it.
+ * // A server reads with a LineReader over the connection; here input ends at once.
  * const io = { readLine: () => Promise.resolve(undefined), write: () => Promise.resolve() };
  * const env = { CVM_SASL_PLAIN: "cvm-local:/run/cvm-unix.sock" };
  * const { code } = await saslAuth1(io, "LOGIN", { ...SaslFraming.SMTP, env, log: () => {} });
- * saslAuthMessage(code); // { code: 535, message: "End of file reached." }
+ * assert.deepEqual(saslAuthMessage(code), { code: 535, message: "End of file reached." });
  * ```
  *
  * @module

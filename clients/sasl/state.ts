@@ -62,9 +62,12 @@ function ucspiLocalDomain(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SaslState } from "./state.ts";
- * const state = new SaslState({ env: { CVM_SASL_PLAIN: "/usr/bin/cvm-unix" } });
+ * import { SaslCode } from "./codes.ts";
+ * const state = new SaslState({ env: { CVM_SASL_PLAIN: "cvm-local:/nonexistent/s" } });
  * const step = await state.start("PLAIN", new TextEncoder().encode("\0bob\0pw"));
+ * assert.equal(step.code, SaslCode.TEMP_FAIL); // nothing listens there
  * ```
  */
 export class SaslState {

@@ -49,11 +49,12 @@ function u32(bytes: Uint8Array, offset: number): number {
  * @throws {Error} "corrupt cdb: ..." when a position points outside the file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cdbFileGet, makeCdb } from "./mod.ts";
  * const path = Deno.makeTempFileSync();
  * Deno.writeFileSync(path, makeCdb([["bob", "1000"]]));
  * using file = Deno.openSync(path);
- * new TextDecoder().decode(cdbFileGet(file, "bob")); // "1000"
+ * assert.equal(new TextDecoder().decode(cdbFileGet(file, "bob")), "1000");
  * Deno.removeSync(path);
  * ```
  */
@@ -114,11 +115,12 @@ export function cdbFileGet(
  * @throws {Error} "corrupt cdb: ..." when the record runs past the file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cdbFileFirst, makeCdb } from "./mod.ts";
  * const path = Deno.makeTempFileSync();
  * Deno.writeFileSync(path, makeCdb([["a", "1"], ["b", "2"]]));
  * using file = Deno.openSync(path);
- * new TextDecoder().decode(cdbFileFirst(file)?.[1]); // "1"
+ * assert.equal(new TextDecoder().decode(cdbFileFirst(file)?.[1]), "1");
  * Deno.removeSync(path);
  * ```
  */

@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Cdb, makeCdb } from "./mod.ts";
  * const db = Cdb.fromBytes(makeCdb([["bob", "1000"]]));
- * db.get("bob"); // the bytes of "1000"
+ * assert.deepEqual(db.get("bob"), new TextEncoder().encode("1000"));
  * ```
  *
  * @module

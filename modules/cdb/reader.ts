@@ -26,7 +26,8 @@ const encoder = new TextEncoder();
  * @returns The bytes; a `Uint8Array` argument is returned as is.
  * @example
  * ```ts
- * toCdbBytes("alice"); // Uint8Array [97, 108, 105, 99, 101]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(toCdbBytes("alice"), new Uint8Array([97, 108, 105, 99, 101]));
  * ```
  */
 export function toCdbBytes(value: Uint8Array | string): Uint8Array {
@@ -41,8 +42,9 @@ export function toCdbBytes(value: Uint8Array | string): Uint8Array {
  * @returns The hash as an unsigned 32-bit integer.
  * @example
  * ```ts
- * cdbHash(""); // 5381
- * cdbHash("a"); // 177604
+ * import assert from "node:assert/strict";
+ * assert.equal(cdbHash(""), 5381);
+ * assert.equal(cdbHash("a"), 177604);
  * ```
  */
 export function cdbHash(key: Uint8Array | string): number {
@@ -80,9 +82,15 @@ function equalBytes(
  *
  * @example
  * ```ts
- * const db = await Cdb.open("/etc/cvm/users.cdb");
- * const entry = db.get("alice"); // Uint8Array | undefined
- * for (const [key, value] of db) console.log(key, value);
+ * import assert from "node:assert/strict";
+ * import { makeCdb } from "./writer.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".cdb" });
+ * await Deno.writeFile(path, makeCdb([["alice", "x"]]));
+ * const db = await Cdb.open(path);
+ * await Deno.remove(path);
+ * assert.deepEqual(db.get("alice"), new TextEncoder().encode("x"));
+ * assert.equal(db.get("mallory"), undefined);
+ * for (const [key, value] of db) assert.equal(key.length + value.length, 6);
  * ```
  */
 export class Cdb {
@@ -124,8 +132,9 @@ export class Cdb {
    * @example
    * ```ts
    * import { makeCdb } from "./writer.ts";
+   * import assert from "node:assert/strict";
    * const db = Cdb.fromBytes(makeCdb([["k", "v"]]));
-   * db.get("k"); // Uint8Array of "v"
+   * assert.deepEqual(db.get("k"), new TextEncoder().encode("v"));
    * ```
    */
   static fromBytes(bytes: Uint8Array): Cdb {
@@ -143,8 +152,14 @@ export class Cdb {
    * @throws {Error} "corrupt cdb: ..." if the file is not a well-formed cdb.
    * @example
    * ```ts
-   * const db = await Cdb.open("/etc/cvm/users.cdb");
-   * console.log(db.identity?.ino, db.has("alice"));
+   * import assert from "node:assert/strict";
+   * import { makeCdb } from "./writer.ts";
+   * const path = await Deno.makeTempFile({ suffix: ".cdb" });
+   * await Deno.writeFile(path, makeCdb([["alice", "x"]]));
+   * const db = await Cdb.open(path);
+   * await Deno.remove(path);
+   * assert.equal(db.path, path);
+   * assert.equal(db.has("alice"), true);
    * ```
    */
   static async open(path: string): Promise<Cdb> {
@@ -162,8 +177,16 @@ export class Cdb {
    *   always false for a database made by {@link Cdb.fromBytes}.
    * @example
    * ```ts
-   * let db = await Cdb.open("users.cdb");
-   * if (await db.isStale()) db = await Cdb.open("users.cdb");
+   * import assert from "node:assert/strict";
+   * import { makeCdb } from "./writer.ts";
+   * const path = await Deno.makeTempFile({ suffix: ".cdb" });
+   * await Deno.writeFile(path, makeCdb([["alice", "x"]]));
+   * let db = await Cdb.open(path);
+   * assert.equal(await db.isStale(), false);
+   * await Deno.writeFile(path, makeCdb([["alice", "y"], ["bob", "z"]]));
+   * if (await db.isStale()) db = await Cdb.open(path);
+   * await Deno.remove(path);
+   * assert.equal(db.has("bob"), true);
    * ```
    */
   async isStale(): Promise<boolean> {
@@ -183,8 +206,9 @@ export class Cdb {
    * @returns The number of bytes.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "./writer.ts";
-   * Cdb.fromBytes(makeCdb([])).byteLength; // 2048
+   * assert.equal(Cdb.fromBytes(makeCdb([])).byteLength, 2048);
    * ```
    */
   get byteLength(): number {
@@ -199,9 +223,10 @@ export class Cdb {
    * @throws {Error} "corrupt cdb: ..." if the lookup meets a bad position.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "./writer.ts";
    * const db = Cdb.fromBytes(makeCdb([["a", "1"], ["a", "2"]]));
-   * new TextDecoder().decode(db.get("a")); // "1"
+   * assert.equal(new TextDecoder().decode(db.get("a")), "1");
    * ```
    */
   get(key: Uint8Array | string): Uint8Array | undefined {
@@ -219,9 +244,10 @@ export class Cdb {
    * @throws {Error} "corrupt cdb: ..." if the lookup meets a bad position.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "./writer.ts";
    * const db = Cdb.fromBytes(makeCdb([["a", "1"], ["b", "x"], ["a", "2"]]));
-   * db.getAll("a").length; // 2
+   * assert.equal(db.getAll("a").length, 2);
    * ```
    */
   getAll(key: Uint8Array | string): Uint8Array[] {
@@ -240,8 +266,9 @@ export class Cdb {
    * @throws {Error} "corrupt cdb: ..." if the lookup meets a bad position.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "./writer.ts";
-   * Cdb.fromBytes(makeCdb([["a", ""]])).has("a"); // true
+   * assert.equal(Cdb.fromBytes(makeCdb([["a", ""]])).has("a"), true);
    * ```
    */
   has(key: Uint8Array | string): boolean {
@@ -258,9 +285,13 @@ export class Cdb {
    * @example
    * ```ts
    * import { makeCdb } from "./writer.ts";
+   * import assert from "node:assert/strict";
+   * const text = new TextDecoder();
+   * const seen: string[] = [];
    * for (const [key, data] of Cdb.fromBytes(makeCdb([["k", "v"]])).entries()) {
-   *   console.log(key, data);
+   *   seen.push(`${text.decode(key)}=${text.decode(data)}`);
    * }
+   * assert.deepEqual(seen, ["k=v"]);
    * ```
    */
   *entries(): IterableIterator<[Uint8Array, Uint8Array]> {
@@ -282,7 +313,9 @@ export class Cdb {
    * @example
    * ```ts
    * import { makeCdb } from "./writer.ts";
+   * import assert from "node:assert/strict";
    * const all = [...Cdb.fromBytes(makeCdb([["k", "v"]]))];
+   * assert.equal(all.length, 1);
    * ```
    */
   [Symbol.iterator](): IterableIterator<[Uint8Array, Uint8Array]> {

@@ -27,8 +27,10 @@ const MAX_CDB_SIZE = 0xffffffff;
  * @throws {RangeError} if the file would exceed the format's 4 GiB limit.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Cdb } from "./reader.ts";
  * const bytes = makeCdb([["alice", "x"], ["bob", new Uint8Array([0, 1])]]);
- * await Deno.writeFile("users.cdb", bytes);
+ * assert.deepEqual(Cdb.fromBytes(bytes).get("bob"), new Uint8Array([0, 1]));
  * ```
  */
 export function makeCdb(
@@ -116,9 +118,13 @@ export function makeCdb(
  * @throws {Error} file system errors; the temporary file is removed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeCdbAtomic } from "./writer.ts";
- * const path = `${Deno.makeTempDirSync()}/users.cdb`;
- * await writeCdbAtomic(path, [["alice", "x"]], { mode: 0o640 });
+ * const dir = Deno.makeTempDirSync();
+ * await writeCdbAtomic(`${dir}/users.cdb`, [["alice", "x"]], { mode: 0o640 });
+ * assert.equal(Deno.statSync(`${dir}/users.cdb`).mode! & 0o777, 0o640);
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["users.cdb"]);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function writeCdbAtomic(

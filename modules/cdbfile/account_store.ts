@@ -22,8 +22,9 @@ import { parseAccountLine } from "./account_line.ts";
  * @returns The key.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { accountKey } from "./account_store.ts";
- * accountKey("Bob@Example.COM"); // "bob@example.com"
+ * assert.equal(accountKey("Bob@Example.COM"), "bob@example.com");
  * ```
  */
 export function accountKey(name: string): string {
@@ -52,9 +53,10 @@ export class AccountRecords {
    * @throws {Error} "corrupt cdb: ..." for a malformed file.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { makeCdb } from "../cdb/mod.ts";
    * import { AccountRecords } from "./account_store.ts";
-   * AccountRecords.fromCdb(makeCdb([["bob", "bob:pw:1:1::/:"]])).size; // 1
+   * assert.equal(AccountRecords.fromCdb(makeCdb([["bob", "bob:pw:1:1::/:"]])).size, 1);
    * ```
    */
   static fromCdb(bytes: Uint8Array): AccountRecords {
@@ -78,10 +80,11 @@ export class AccountRecords {
    * @returns The line, or undefined.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AccountRecords } from "./account_store.ts";
    * const records = new AccountRecords();
    * records.set("Bob", "Bob:pw:1:1::/:");
-   * records.get("BOB"); // "Bob:pw:1:1::/:"
+   * assert.equal(records.get("BOB"), "Bob:pw:1:1::/:");
    * ```
    */
   get(name: string): string | undefined {
@@ -113,8 +116,9 @@ export class AccountRecords {
    * @returns Whether it was there.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AccountRecords } from "./account_store.ts";
-   * new AccountRecords().delete("bob"); // false
+   * assert.equal(new AccountRecords().delete("bob"), false);
    * ```
    */
   delete(name: string): boolean {
@@ -128,10 +132,11 @@ export class AccountRecords {
    * @returns The names.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AccountRecords } from "./account_store.ts";
    * const records = new AccountRecords();
    * records.set("Bob", "Bob:pw:1:1::/:");
-   * records.names(); // ["Bob"]
+   * assert.deepEqual(records.names(), ["Bob"]);
    * ```
    */
   names(): string[] {
@@ -146,8 +151,9 @@ export class AccountRecords {
    * @returns The records.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AccountRecords } from "./account_store.ts";
-   * [...new AccountRecords().entries()].length; // 0
+   * assert.equal([...new AccountRecords().entries()].length, 0);
    * ```
    */
   entries(): IterableIterator<[Uint8Array, Uint8Array]> {
@@ -164,8 +170,9 @@ export class AccountRecords {
  *   cdb: ..." for a malformed file.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readAccountStore } from "./account_store.ts";
- * readAccountStore("/nonexistent/users.cdb").size; // 0
+ * assert.equal(readAccountStore("/nonexistent/users.cdb").size, 0);
  * ```
  */
 export function readAccountStore(path: string): AccountRecords {
@@ -199,12 +206,16 @@ export interface UpdateOptions {
  *   file system errors; whatever `change` throws (nothing is written).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { updateAccountStore } from "./account_store.ts";
- * const path = `${Deno.makeTempDirSync()}/users.cdb`;
- * await updateAccountStore(path, (accounts) => {
+ * import { Cdb } from "../cdb/mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * await updateAccountStore(`${dir}/users.cdb`, (accounts) => {
  *   accounts.set("bob", "bob:{PLAIN}pw:1000:100::/home/bob:");
  *   return true;
  * });
+ * assert.equal((await Cdb.open(`${dir}/users.cdb`)).has("bob"), true);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function updateAccountStore(

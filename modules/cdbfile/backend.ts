@@ -51,8 +51,9 @@ export interface CdbAccount {
  * @throws {CvmError} CONFIG for anything else.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCdbPwcmp } from "./backend.ts";
- * parseCdbPwcmp(undefined); // "scheme"
+ * assert.equal(parseCdbPwcmp(undefined), "scheme");
  * ```
  */
 export function parseCdbPwcmp(value: string | undefined): StoreForm {

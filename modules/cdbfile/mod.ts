@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { accountKey, parseAccountLine } from "./mod.ts";
- * accountKey("Bob"); // "bob"
- * parseAccountLine("bob:pw:1000:100::/home/bob:/bin/sh")?.uid; // "1000"
+ * assert.equal(accountKey("Bob"), "bob");
+ * assert.equal(parseAccountLine("bob:pw:1000:100::/home/bob:/bin/sh")?.uid, "1000");
  * ```
  *
  * @module

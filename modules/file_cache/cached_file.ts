@@ -38,8 +38,11 @@ export type FileRead =
  * @returns The bytes, or the error and whether it was ENOENT.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readFileSafely } from "./cached_file.ts";
- * readFileSafely("/nonexistent"); // { ok: false, missing: true, error }
+ * const read = readFileSafely("/nonexistent");
+ * assert.equal(read.ok, false);
+ * assert.equal(!read.ok && read.missing, true);
  * ```
  */
 export function readFileSafely(path: string): FileRead {
@@ -73,10 +76,15 @@ export const RACY_MS = 2000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CachedFile } from "./cached_file.ts";
- * const locals = new CachedFile("/var/qmail/control/locals", (r) =>
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "example.com\nexample.org");
+ * const locals = new CachedFile(path, (r) =>
  *   r.ok ? new TextDecoder().decode(r.bytes).split("\n") : []);
- * locals.get(); // parsed lines, re-read only after a change
+ * assert.deepEqual(locals.get(), ["example.com", "example.org"]); // re-read only after a change
+ * Deno.removeSync(path);
+ * assert.deepEqual(locals.get(), []); // gone
  * ```
  */
 export class CachedFile<T> {

@@ -31,8 +31,9 @@ export interface FileIdentity {
  * @returns The identity of that file version.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileIdentity } from "./file_identity.ts";
- * fileIdentity(await Deno.stat("/etc/passwd")).ino > 0; // true
+ * assert.equal(fileIdentity(await Deno.stat("/etc/passwd")).ino > 0, true);
  * ```
  */
 export function fileIdentity(info: Deno.FileInfo): FileIdentity {
@@ -53,9 +54,10 @@ export function fileIdentity(info: Deno.FileInfo): FileIdentity {
  * @returns True when device, inode, size, mtime and ctime are all equal.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileIdentity, sameFileIdentity } from "./file_identity.ts";
  * const before = fileIdentity(await Deno.stat("/etc/passwd"));
- * sameFileIdentity(before, fileIdentity(await Deno.stat("/etc/passwd"))); // true
+ * assert.equal(sameFileIdentity(before, fileIdentity(await Deno.stat("/etc/passwd"))), true);
  * ```
  */
 export function sameFileIdentity(

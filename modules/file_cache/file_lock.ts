@@ -37,8 +37,9 @@ export interface FileLockOptions {
  * @returns The lock file's path.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lockFilePath } from "./file_lock.ts";
- * lockFilePath("/etc/cvm/users.cdb"); // "/etc/cvm/users.cdb.lock"
+ * assert.equal(lockFilePath("/etc/cvm/users.cdb"), "/etc/cvm/users.cdb.lock");
  * ```
  */
 export function lockFilePath(path: string): string {
@@ -70,9 +71,10 @@ function openLockFile(lockPath: string): Deno.FsFile {
  *   opening the lock file; whatever `work` throws (the lock is released).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withFileLock } from "./file_lock.ts";
  * const path = `${Deno.makeTempDirSync()}/users.cdb`;
- * await withFileLock(path, () => Promise.resolve("changed")); // "changed"
+ * assert.equal(await withFileLock(path, () => Promise.resolve("changed")), "changed");
  * ```
  */
 export async function withFileLock<T>(

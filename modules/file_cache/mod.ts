@@ -6,8 +6,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readFileSafely } from "./mod.ts";
- * readFileSafely("/nonexistent").ok; // false
+ * assert.equal(readFileSafely("/nonexistent").ok, false);
  * ```
  *
  * @module

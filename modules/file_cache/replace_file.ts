@@ -41,9 +41,12 @@ const inFlight = new Map<string, Promise<void>>();
  * @throws {Error} file system errors; the temporary file is removed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { replaceFile } from "./replace_file.ts";
- * const path = `${Deno.makeTempDirSync()}/passwd`;
- * await replaceFile(path, new TextEncoder().encode("bob:x:1:1::/:\n"));
+ * const dir = Deno.makeTempDirSync();
+ * await replaceFile(`${dir}/passwd`, new TextEncoder().encode("bob:x:1:1::/:\n"));
+ * assert.equal(Deno.readTextFileSync(`${dir}/passwd`), "bob:x:1:1::/:\n");
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function replaceFile(

@@ -60,8 +60,9 @@ const FORM =
  * @returns Its parts, or undefined when it is not such a string.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseArgon2 } from "./argon2.ts";
- * parseArgon2("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo")?.memoryKiB; // 64
+ * assert.equal(parseArgon2("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo")?.memoryKiB, 64);
  * ```
  */
 export function parseArgon2(text: string): Argon2Stored | undefined {
@@ -247,6 +248,7 @@ export function stopIdleArgon2Workers(): void {
  * @returns The raw hash.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { argon2, stopIdleArgon2Workers } from "./argon2.ts";
  * const hash = await argon2({
  *   variant: "argon2i", password: new TextEncoder().encode("pw"),
@@ -254,7 +256,7 @@ export function stopIdleArgon2Workers(): void {
  *   hashLength: 16,
  * });
  * stopIdleArgon2Workers();
- * hash.length; // 16
+ * assert.equal(hash.length, 16);
  * ```
  */
 export function argon2(job: Argon2Job): Promise<Uint8Array> {
@@ -292,11 +294,12 @@ async function make(
  * @returns The code.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { argon2Scheme, stopIdleArgon2Workers } from "./argon2.ts";
  * const scheme = argon2Scheme("argon2id");
  * const pw = new TextEncoder().encode("pw");
  * const raw = await scheme.generate(pw, { rounds: 1, memoryKiB: 64 });
- * await scheme.verify(pw, raw); // "match"
+ * assert.equal(await scheme.verify(pw, raw), "match");
  * stopIdleArgon2Workers();
  * ```
  */

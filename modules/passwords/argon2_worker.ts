@@ -52,13 +52,14 @@ export interface Argon2Answer {
  * @returns The raw hash.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { computeArgon2 } from "./argon2_worker.ts";
  * const hash = await computeArgon2({
  *   variant: "argon2id", password: new TextEncoder().encode("pw"),
  *   salt: new Uint8Array(16), iterations: 1, memoryKiB: 64, parallelism: 1,
  *   hashLength: 32,
  * });
- * hash.length; // 32
+ * assert.equal(hash.length, 32);
  * ```
  */
 export async function computeArgon2(job: Argon2Job): Promise<Uint8Array> {

@@ -63,8 +63,9 @@ export interface PasswordDecoy {
  * @throws {CvmError} CONFIG for an unknown value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePasswordScheme } from "./check.ts";
- * parsePasswordScheme("CVM_PWFILE_PWCMP", "crypt"); // "crypt"
+ * assert.equal(parsePasswordScheme("CVM_PWFILE_PWCMP", "crypt"), "crypt");
  * ```
  */
 export function parsePasswordScheme(
@@ -91,10 +92,11 @@ export function parsePasswordScheme(
  * @throws {CvmError} CONFIG naming the variable that is wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readPasswordComparison } from "./check.ts";
- * readPasswordComparison("CVM_PWFILE_PWCMP", {
+ * assert.deepEqual(readPasswordComparison("CVM_PWFILE_PWCMP", {
  *   CVM_PWFILE_PWCMP: "scheme", CVM_DEFAULT_SCHEME: "sha512-crypt",
- * }); // { mode: "scheme", defaultScheme: "SHA512-CRYPT" }
+ * }), { mode: "scheme", defaultScheme: "SHA512-CRYPT" });
  * ```
  */
 export function readPasswordComparison(
@@ -195,10 +197,11 @@ function plainResponse(
  *   no known scheme.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkPassword } from "./check.ts";
  * const password = new TextEncoder().encode("secret");
- * await checkPassword("plain", { password }, "secret"); // true
- * await checkPassword("scheme", { password }, "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="); // true
+ * assert.equal(await checkPassword("plain", { password }, "secret"), true);
+ * assert.equal(await checkPassword("scheme", { password }, "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="), true);
  * ```
  */
 export async function checkPassword(

@@ -12,8 +12,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_BLF_COST } from "./cost_defaults.ts";
- * DEFAULT_BLF_COST; // 10
+ * assert.equal(DEFAULT_BLF_COST, 10);
  * ```
  */
 export const DEFAULT_BLF_COST = 10;
@@ -24,8 +25,9 @@ export const DEFAULT_BLF_COST = 10;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_PBKDF2_ROUNDS } from "./cost_defaults.ts";
- * DEFAULT_PBKDF2_ROUNDS; // 100000
+ * assert.equal(DEFAULT_PBKDF2_ROUNDS, 100000);
  * ```
  */
 export const DEFAULT_PBKDF2_ROUNDS = 100_000;
@@ -35,8 +37,9 @@ export const DEFAULT_PBKDF2_ROUNDS = 100_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_SCRAM_ROUNDS } from "./cost_defaults.ts";
- * DEFAULT_SCRAM_ROUNDS; // 4096
+ * assert.equal(DEFAULT_SCRAM_ROUNDS, 4096);
  * ```
  */
 export const DEFAULT_SCRAM_ROUNDS = 4096;
@@ -48,8 +51,9 @@ export const DEFAULT_SCRAM_ROUNDS = 4096;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ARGON2_DEFAULTS } from "./cost_defaults.ts";
- * ARGON2_DEFAULTS.argon2id.memoryKiB; // 65536
+ * assert.equal(ARGON2_DEFAULTS.argon2id.memoryKiB, 65536);
  * ```
  */
 export const ARGON2_DEFAULTS: Readonly<

@@ -26,8 +26,9 @@ export const CRAM_MD5_CONTEXT_LENGTH = 32;
  * @returns The 32 bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cramMd5Context } from "./cram_md5.ts";
- * cramMd5Context(new TextEncoder().encode("pw")).length; // 32
+ * assert.equal(cramMd5Context(new TextEncoder().encode("pw")).length, 32);
  * ```
  */
 export function cramMd5Context(password: Uint8Array): Uint8Array {
@@ -48,9 +49,10 @@ export function cramMd5Context(password: Uint8Array): Uint8Array {
  * ```ts
  * import { cramMd5Context, cramMd5Response } from "./cram_md5.ts";
  * const text = new TextEncoder();
- * cramMd5Response(cramMd5Context(text.encode("tanstaaftanstaaf")),
- *   text.encode("<1896.697170952@postoffice.reston.mci.net>"));
- * // "b913a602c7eda7a495b4e6e7334d3890" (RFC 2195's example)
+ * import assert from "node:assert/strict";
+ * assert.equal(cramMd5Response(cramMd5Context(text.encode("tanstaaftanstaaf")),
+ *   text.encode("<1896.697170952@postoffice.reston.mci.net>")),
+ *   "b913a602c7eda7a495b4e6e7334d3890"); // RFC 2195's example
  * ```
  */
 export function cramMd5Response(
@@ -67,9 +69,10 @@ export function cramMd5Response(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cramMd5Scheme } from "./cram_md5.ts";
  * const pw = new TextEncoder().encode("pw");
- * await cramMd5Scheme.verify(pw, await cramMd5Scheme.generate(pw, {})); // "match"
+ * assert.equal(await cramMd5Scheme.verify(pw, await cramMd5Scheme.generate(pw, {})), "match");
  * ```
  */
 export const cramMd5Scheme: SchemeCode = {

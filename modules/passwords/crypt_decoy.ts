@@ -23,9 +23,10 @@ const HASH_FORM = /^(?:\$[^$]+\$|_[./0-9A-Za-z]{19}$|[./0-9A-Za-z]{13}$)/;
  * @returns True when it looks like a hash.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { looksLikeHash } from "./crypt_decoy.ts";
- * looksLikeHash("$6$salt$abc"); // true
- * looksLikeHash("!$6$salt$abc"); // false
+ * assert.equal(looksLikeHash("$6$salt$abc"), true);
+ * assert.equal(looksLikeHash("!$6$salt$abc"), false);
  * ```
  */
 export function looksLikeHash(stored: string): boolean {
@@ -39,8 +40,9 @@ export function looksLikeHash(stored: string): boolean {
  * @returns The first hash, or undefined when there is none.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { firstHash } from "./crypt_decoy.ts";
- * firstHash(["*", "!x", "$5$s$h"]); // "$5$s$h"
+ * assert.equal(firstHash(["*", "!x", "$5$s$h"]), "$5$s$h");
  * ```
  */
 export function firstHash(passwords: Iterable<string>): string | undefined {
@@ -107,8 +109,9 @@ export class CryptDecoy {
    * @returns True only when crypt(phrase, stored) reproduces `stored`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { CryptDecoy } from "./crypt_decoy.ts";
-   * await new CryptDecoy().verify(new TextEncoder().encode("pw"), "*"); // false
+   * assert.equal(await new CryptDecoy().verify(new TextEncoder().encode("pw"), "*"), false);
    * ```
    */
   async verify(phrase: Uint8Array, stored: string): Promise<boolean> {
@@ -130,8 +133,9 @@ export class CryptDecoy {
    * @returns Always false.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { CryptDecoy } from "./crypt_decoy.ts";
-   * await new CryptDecoy().reject(new TextEncoder().encode("pw")); // false
+   * assert.equal(await new CryptDecoy().reject(new TextEncoder().encode("pw")), false);
    * ```
    */
   async reject(phrase: Uint8Array | undefined): Promise<false> {

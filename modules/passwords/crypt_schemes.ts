@@ -82,8 +82,10 @@ function cryptScheme(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cryptAny } from "./crypt_schemes.ts";
  * const raw = await cryptAny.generate(new TextEncoder().encode("pw"), {});
+ * assert.match(new TextDecoder().decode(raw), /^\$/); // the system's default method
  * ```
  */
 export const cryptAny: SchemeCode = cryptScheme(undefined, 0, true);
@@ -94,8 +96,9 @@ export const cryptAny: SchemeCode = cryptScheme(undefined, 0, true);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { desCrypt } from "./crypt_schemes.ts";
- * new TextDecoder().decode(await desCrypt.generate(new TextEncoder().encode("pw"), {})).length; // 13
+ * assert.equal(new TextDecoder().decode(await desCrypt.generate(new TextEncoder().encode("pw"), {})).length, 13);
  * ```
  */
 export const desCrypt: SchemeCode = cryptScheme("", 0, false);
@@ -105,8 +108,10 @@ export const desCrypt: SchemeCode = cryptScheme("", 0, false);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5Crypt } from "./crypt_schemes.ts";
  * const raw = await md5Crypt.generate(new TextEncoder().encode("pw"), {});
+ * assert.match(new TextDecoder().decode(raw), /^\$1\$/);
  * ```
  */
 export const md5Crypt: SchemeCode = cryptScheme("$1$", 0, false);
@@ -116,8 +121,10 @@ export const md5Crypt: SchemeCode = cryptScheme("$1$", 0, false);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256Crypt } from "./crypt_schemes.ts";
  * const raw = await sha256Crypt.generate(new TextEncoder().encode("pw"), { rounds: 10000 });
+ * assert.match(new TextDecoder().decode(raw), /^\$5\$rounds=10000\$/);
  * ```
  */
 export const sha256Crypt: SchemeCode = cryptScheme("$5$", 0, true);
@@ -127,8 +134,10 @@ export const sha256Crypt: SchemeCode = cryptScheme("$5$", 0, true);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha512Crypt } from "./crypt_schemes.ts";
  * const raw = await sha512Crypt.generate(new TextEncoder().encode("pw"), {});
+ * assert.match(new TextDecoder().decode(raw), /^\$6\$/);
  * ```
  */
 export const sha512Crypt: SchemeCode = cryptScheme("$6$", 0, true);
@@ -142,8 +151,10 @@ const blfGenerate = cryptScheme("$2y$", DEFAULT_BLF_COST, true).generate;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blfCrypt } from "./crypt_schemes.ts";
  * const raw = await blfCrypt.generate(new TextEncoder().encode("pw"), { rounds: 4 });
+ * assert.match(new TextDecoder().decode(raw), /^\$2[aby]\$04\$/);
  * ```
  */
 export const blfCrypt: SchemeCode = {
@@ -171,9 +182,10 @@ function md5Digest(raw: Uint8Array): Uint8Array | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5Either } from "./crypt_schemes.ts";
  * const pw = new TextEncoder().encode("secret");
- * await md5Either.verify(pw, new TextEncoder().encode("5ebe2294ecd0e0f08eab7690d2a6ee69")); // "match"
+ * assert.equal(await md5Either.verify(pw, new TextEncoder().encode("5ebe2294ecd0e0f08eab7690d2a6ee69")), "match");
  * ```
  */
 export const md5Either: SchemeCode = {

@@ -37,8 +37,9 @@ const SALT_LENGTH = 8;
  * @returns The digest bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { digest } from "./digest_schemes.ts";
- * (await digest("SHA-256", new TextEncoder().encode("pw"), new Uint8Array())).length; // 32
+ * assert.equal((await digest("SHA-256", new TextEncoder().encode("pw"), new Uint8Array())).length, 32);
  * ```
  */
 export async function digest(

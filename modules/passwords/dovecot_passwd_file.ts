@@ -39,11 +39,12 @@ export interface DovecotPasswdEntry {
  *   with no user name.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDovecotPasswdLine } from "./dovecot_passwd_file.ts";
  * const entry = parseDovecotPasswdLine(
  *   "bob:{PLAIN}pw::::/home/bob::userdb_mail=maildir:~/Maildir quota=1G",
  * );
- * entry?.extra.get("userdb_mail"); // "maildir:~/Maildir"
+ * assert.equal(entry?.extra.get("userdb_mail"), "maildir:~/Maildir");
  * ```
  */
 export function parseDovecotPasswdLine(
@@ -106,10 +107,11 @@ function pamPwdfilePassword(password: string): string {
  *   does not expand, or a `~` with no home directory.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mailboxOfLocation } from "./dovecot_passwd_file.ts";
- * mailboxOfLocation("maildir:~/Maildir", "bob", "/home/bob"); // "/home/bob/Maildir"
- * mailboxOfLocation("maildir:/var/vmail/%d/%n", "bob@example.com", ""); // "/var/vmail/example.com/bob"
- * mailboxOfLocation("mbox:~/mail:INBOX=/var/mail/%u", "bob", "/home/bob"); // "/var/mail/bob"
+ * assert.equal(mailboxOfLocation("maildir:~/Maildir", "bob", "/home/bob"), "/home/bob/Maildir");
+ * assert.equal(mailboxOfLocation("maildir:/var/vmail/%d/%n", "bob@example.com", ""), "/var/vmail/example.com/bob");
+ * assert.equal(mailboxOfLocation("mbox:~/mail:INBOX=/var/mail/%u", "bob", "/home/bob"), "/var/mail/bob");
  * ```
  */
 export function mailboxOfLocation(

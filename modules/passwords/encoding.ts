@@ -22,9 +22,10 @@ const HEX = /^(?:[0-9A-Fa-f]{2})*$/;
  * @returns The encoding, or undefined for anything else.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseEncodingSuffix } from "./encoding.ts";
- * parseEncodingSuffix("HEX"); // "hex"
- * parseEncodingSuffix("b64"); // "base64"
+ * assert.equal(parseEncodingSuffix("HEX"), "hex");
+ * assert.equal(parseEncodingSuffix("b64"), "base64");
  * ```
  */
 export function parseEncodingSuffix(suffix: string): Encoding | undefined {
@@ -45,8 +46,9 @@ export function parseEncodingSuffix(suffix: string): Encoding | undefined {
  * @returns The hex text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toHex } from "./encoding.ts";
- * toHex(new Uint8Array([1, 171])); // "01ab"
+ * assert.equal(toHex(new Uint8Array([1, 171])), "01ab");
  * ```
  */
 export function toHex(bytes: Uint8Array): string {
@@ -60,8 +62,9 @@ export function toHex(bytes: Uint8Array): string {
  * @returns The base64 text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toBase64 } from "./encoding.ts";
- * toBase64(new Uint8Array([97])); // "YQ=="
+ * assert.equal(toBase64(new Uint8Array([97])), "YQ==");
  * ```
  */
 export function toBase64(bytes: Uint8Array): string {
@@ -75,9 +78,10 @@ export function toBase64(bytes: Uint8Array): string {
  * @returns The bytes, or undefined when it is not hex.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromHex } from "./encoding.ts";
- * fromHex("01AB"); // Uint8Array [1, 171]
- * fromHex("0g"); // undefined
+ * assert.deepEqual(fromHex("01AB"), new Uint8Array([1, 171]));
+ * assert.equal(fromHex("0g"), undefined);
  * ```
  */
 export function fromHex(text: string): Uint8Array | undefined {
@@ -91,9 +95,10 @@ export function fromHex(text: string): Uint8Array | undefined {
  * @returns The bytes, or undefined when it is not such base64.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromBase64 } from "./encoding.ts";
- * fromBase64("YQ=="); // Uint8Array [97]
- * fromBase64("YQ"); // undefined
+ * assert.deepEqual(fromBase64("YQ=="), new Uint8Array([97]));
+ * assert.equal(fromBase64("YQ"), undefined);
  * ```
  */
 export function fromBase64(text: string): Uint8Array | undefined {
@@ -113,8 +118,9 @@ export function fromBase64(text: string): Uint8Array | undefined {
  * @returns The raw bytes, or undefined when the text cannot be decoded.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeStored } from "./encoding.ts";
- * decodeStored("00ff", "base64", 2, false); // Uint8Array [0, 255]: guessed hex
+ * assert.deepEqual(decodeStored("00ff", "base64", 2, false), new Uint8Array([0, 255])); // guessed hex
  * decodeStored("AP8=", "base64", 2, false); // Uint8Array [0, 255]
  * ```
  */
@@ -145,8 +151,9 @@ export function decodeStored(
  * @returns The text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeStored } from "./encoding.ts";
- * encodeStored(new Uint8Array([0, 255]), "hex"); // "00ff"
+ * assert.equal(encodeStored(new Uint8Array([0, 255]), "hex"), "00ff");
  * ```
  */
 export function encodeStored(raw: Uint8Array, encoding: Encoding): string {

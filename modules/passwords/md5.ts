@@ -45,8 +45,9 @@ const SINES = Uint32Array.from(
  * @returns A fresh state.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5Initial } from "./md5.ts";
- * md5Initial()[0].toString(16); // "67452301"
+ * assert.equal(md5Initial()[0].toString(16), "67452301");
  * ```
  */
 export function md5Initial(): Md5State {
@@ -117,8 +118,9 @@ export function md5Compress(
  * @returns The 16-byte digest.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5Finish, md5Initial } from "./md5.ts";
- * md5Finish(md5Initial(), 0, new Uint8Array()).length; // 16
+ * assert.equal(md5Finish(md5Initial(), 0, new Uint8Array()).length, 16);
  * ```
  */
 export function md5Finish(
@@ -148,8 +150,9 @@ export function md5Finish(
  * @returns The bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5Initial, md5StateBytes } from "./md5.ts";
- * md5StateBytes(md5Initial())[0]; // 0x01
+ * assert.equal(md5StateBytes(md5Initial())[0], 0x01);
  * ```
  */
 export function md5StateBytes(state: Md5State): Uint8Array {
@@ -167,8 +170,9 @@ export function md5StateBytes(state: Md5State): Uint8Array {
  * @returns The state.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5Initial, md5StateBytes, md5StateFrom } from "./md5.ts";
- * md5StateFrom(md5StateBytes(md5Initial()))[3].toString(16); // "10325476"
+ * assert.equal(md5StateFrom(md5StateBytes(md5Initial()))[3].toString(16), "10325476");
  * ```
  */
 export function md5StateFrom(bytes: Uint8Array, offset = 0): Md5State {
@@ -183,9 +187,10 @@ export function md5StateFrom(bytes: Uint8Array, offset = 0): Md5State {
  * @returns The 16-byte digest.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { md5 } from "./md5.ts";
  * import { toHex } from "./encoding.ts";
- * toHex(md5(new TextEncoder().encode("abc"))); // "900150983cd24fb0d6963f7d28e17f72"
+ * assert.equal(toHex(md5(new TextEncoder().encode("abc"))), "900150983cd24fb0d6963f7d28e17f72");
  * ```
  */
 export function md5(...parts: Uint8Array[]): Uint8Array {
@@ -209,8 +214,9 @@ export function md5(...parts: Uint8Array[]): Uint8Array {
  * @returns Both states.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hmacMd5States } from "./md5.ts";
- * hmacMd5States(new TextEncoder().encode("pw")).inner.length; // 4
+ * assert.equal(hmacMd5States(new TextEncoder().encode("pw")).inner.length, 4);
  * ```
  */
 export function hmacMd5States(
@@ -238,9 +244,10 @@ export function hmacMd5States(
  * @returns The 16-byte MAC.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hmacMd5FromStates, hmacMd5States } from "./md5.ts";
  * const states = hmacMd5States(new TextEncoder().encode("pw"));
- * hmacMd5FromStates(states, new TextEncoder().encode("<1.2@host>")).length; // 16
+ * assert.equal(hmacMd5FromStates(states, new TextEncoder().encode("<1.2@host>")).length, 16);
  * ```
  */
 export function hmacMd5FromStates(
@@ -259,11 +266,11 @@ export function hmacMd5FromStates(
  * @returns The 16-byte MAC.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hmacMd5 } from "./md5.ts";
  * import { toHex } from "./encoding.ts";
  * const text = new TextEncoder();
- * toHex(hmacMd5(text.encode("Jefe"), text.encode("what do ya want for nothing?")));
- * // "750c783e6ab0b503eaa86e310a5db738"
+ * assert.equal(toHex(hmacMd5(text.encode("Jefe"), text.encode("what do ya want for nothing?"))), "750c783e6ab0b503eaa86e310a5db738");
  * ```
  */
 export function hmacMd5(key: Uint8Array, message: Uint8Array): Uint8Array {

@@ -9,10 +9,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashPassword, parsePasswordScheme, verifyPassword } from "./mod.ts";
- * parsePasswordScheme("CVM_PWFILE_PWCMP", "crypt"); // "crypt"
+ * assert.equal(parsePasswordScheme("CVM_PWFILE_PWCMP", "crypt"), "crypt");
  * const pw = new TextEncoder().encode("secret");
- * await verifyPassword(await hashPassword("SSHA256", pw), pw); // true
+ * assert.equal(await verifyPassword(await hashPassword("SSHA256", pw), pw), true);
  * ```
  *
  * @module

@@ -32,8 +32,9 @@ const KEY_LENGTH = 20;
  * import { pbkdf2 } from "./pbkdf2.ts";
  * import { toHex } from "./encoding.ts";
  * const text = new TextEncoder();
- * toHex(await pbkdf2("SHA-1", text.encode("password"), text.encode("salt"), 2, 20));
- * // "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957" (RFC 6070)
+ * import assert from "node:assert/strict";
+ * assert.equal(toHex(await pbkdf2("SHA-1", text.encode("password"), text.encode("salt"), 2, 20)),
+ *   "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"); // RFC 6070
  * ```
  */
 export async function pbkdf2(
@@ -93,9 +94,10 @@ async function make(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pbkdf2Scheme } from "./pbkdf2.ts";
  * const pw = new TextEncoder().encode("pw");
- * await pbkdf2Scheme.verify(pw, await pbkdf2Scheme.generate(pw, { rounds: 1000 })); // "match"
+ * assert.equal(await pbkdf2Scheme.verify(pw, await pbkdf2Scheme.generate(pw, { rounds: 1000 })), "match");
  * ```
  */
 export const pbkdf2Scheme: SchemeCode = {

@@ -16,9 +16,10 @@ import { verdict } from "./scheme.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { plainScheme } from "./plain_schemes.ts";
  * const pw = new TextEncoder().encode("secret");
- * await plainScheme.verify(pw, pw); // "match"
+ * assert.equal(await plainScheme.verify(pw, pw), "match");
  * ```
  */
 export const plainScheme: SchemeCode = {

@@ -250,10 +250,11 @@ const DOVECOT_ONLY = new Set(["DIGEST-MD5", "OTP", "PLAIN-MD4", "PLAIN-TRUNC"]);
  * @returns The scheme and encoding, or undefined for an unknown name or suffix.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findScheme } from "./registry.ts";
- * findScheme("sha256.hex")?.label; // "SHA256.HEX"
- * findScheme("SSHA512")?.encoding; // "base64"
- * findScheme("NOPE"); // undefined
+ * assert.equal(findScheme("sha256.hex")?.label, "SHA256.HEX");
+ * assert.equal(findScheme("SSHA512")?.encoding, "base64");
+ * assert.equal(findScheme("NOPE"), undefined);
  * ```
  */
 export function findScheme(name: string): SchemeRef | undefined {
@@ -276,9 +277,10 @@ export function findScheme(name: string): SchemeRef | undefined {
  * @returns The names.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listSchemes } from "./registry.ts";
- * listSchemes().includes("ARGON2ID"); // true
- * listSchemes({ dovecotOnly: true }).includes("SSHA384"); // false
+ * assert.equal(listSchemes().includes("ARGON2ID"), true);
+ * assert.equal(listSchemes({ dovecotOnly: true }).includes("SSHA384"), false);
  * ```
  */
 export function listSchemes(options: { dovecotOnly?: boolean } = {}): string[] {
@@ -295,8 +297,9 @@ export function listSchemes(options: { dovecotOnly?: boolean } = {}): string[] {
  * @returns The info, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { schemeInfo } from "./registry.ts";
- * schemeInfo("cram-md5")?.mechanisms; // ["cram-md5"]
+ * assert.deepEqual(schemeInfo("cram-md5")?.mechanisms, ["cram-md5"]);
  * ```
  */
 export function schemeInfo(name: string): SchemeInfo | undefined {
@@ -313,8 +316,9 @@ export class UnknownSchemeError extends CvmError {
    *   plain-text password that starts with `{`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { UnknownSchemeError } from "./registry.ts";
-   * new UnknownSchemeError("OTP").message; // "stored password in Dovecot's {OTP} scheme, which cvm does not support"
+   * assert.equal(new UnknownSchemeError("OTP").message, "stored password in Dovecot's {OTP} scheme, which cvm does not support");
    * ```
    */
   constructor(name: string) {
@@ -384,9 +388,10 @@ function splitStored(stored: string | Uint8Array): SplitStored {
  * @throws {UnknownSchemeError} For a `{NAME}` the registry does not know.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { storedScheme } from "./registry.ts";
- * storedScheme("{SSHA256}abcd").info.name; // "SSHA256"
- * storedScheme("$6$salt$hash").info.name; // "CRYPT"
+ * assert.equal(storedScheme("{SSHA256}abcd").info.name, "SSHA256");
+ * assert.equal(storedScheme("$6$salt$hash").info.name, "CRYPT");
  * ```
  */
 export function storedScheme(
@@ -423,10 +428,11 @@ function resolve(
  * @throws {UnknownSchemeError} For a `{NAME}` the registry does not know.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkStored } from "./registry.ts";
  * const pw = new TextEncoder().encode("secret");
- * await checkStored("{PLAIN}secret", pw); // "match"
- * await checkStored("{SHA}!", pw); // "unusable"
+ * assert.equal(await checkStored("{PLAIN}secret", pw), "match");
+ * assert.equal(await checkStored("{SHA}!", pw), "unusable");
  * ```
  */
 export async function checkStored(
@@ -450,10 +456,11 @@ export async function checkStored(
  * @throws {UnknownSchemeError} For a `{NAME}` the registry does not know.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verifyPassword } from "./registry.ts";
  * const pw = new TextEncoder().encode("secret");
- * await verifyPassword("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=", pw); // true
- * await verifyPassword("{PLAIN}other", pw); // false
+ * assert.equal(await verifyPassword("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=", pw), true);
+ * assert.equal(await verifyPassword("{PLAIN}other", pw), false);
  * ```
  */
 export async function verifyPassword(
@@ -477,9 +484,9 @@ export async function verifyPassword(
  *   bytes that are not UTF-8 (it could not be stored as text).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashPassword } from "./registry.ts";
- * await hashPassword("SHA256.hex", new TextEncoder().encode("pw"));
- * // "{SHA256.HEX}30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4"
+ * assert.equal(await hashPassword("SHA256.hex", new TextEncoder().encode("pw")), "{SHA256.HEX}30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4");
  * ```
  */
 export async function hashPassword(
@@ -541,10 +548,11 @@ function kindOf(ref: SchemeRef, text: string): string {
  *   when either name is unknown.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isStoredInScheme } from "./registry.ts";
- * isStoredInScheme("{SHA1}x", "SHA"); // true
- * isStoredInScheme("$6$salt$hash", "SHA512-CRYPT"); // true
- * isStoredInScheme("{PLAIN}pw", "ARGON2ID"); // false
+ * assert.equal(isStoredInScheme("{SHA1}x", "SHA"), true);
+ * assert.equal(isStoredInScheme("$6$salt$hash", "SHA512-CRYPT"), true);
+ * assert.equal(isStoredInScheme("{PLAIN}pw", "ARGON2ID"), false);
  * ```
  */
 export function isStoredInScheme(
@@ -585,8 +593,9 @@ export function isStoredInScheme(
  * ```ts
  * import { expectedResponse } from "./registry.ts";
  * const challenge = new TextEncoder().encode("<1896.697170952@dbc.mtview.ca.us>");
- * await expectedResponse("{PLAIN}tanstaaf", "apop", challenge);
- * // "c4c9334bac560ecc979e58001b3e22fb" (RFC 1939's example)
+ * import assert from "node:assert/strict";
+ * assert.equal(await expectedResponse("{PLAIN}tanstaaf", "apop", challenge),
+ *   "c4c9334bac560ecc979e58001b3e22fb"); // RFC 1939's example
  * ```
  */
 export async function expectedResponse(

@@ -34,8 +34,9 @@ export const DEFAULT_STORE_SCHEME = "SHA512-CRYPT";
  *   the form cannot hold (crypt: only crypt(3) schemes; plain: only PLAIN).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { storeScheme } from "./rehash.ts";
- * storeScheme("$CVM_REHASH", "sha512-crypt", "crypt"); // "SHA512-CRYPT"
+ * assert.equal(storeScheme("$CVM_REHASH", "sha512-crypt", "crypt"), "SHA512-CRYPT");
  * ```
  */
 export function storeScheme(
@@ -73,8 +74,9 @@ export function storeScheme(
  * @example
  * ```ts
  * import { hashForStore } from "./rehash.ts";
- * await hashForStore("scheme", "SHA512-CRYPT", new TextEncoder().encode("pw"));
- * // "{SHA512-CRYPT}$6$…"
+ * import assert from "node:assert/strict";
+ * const stored = await hashForStore("scheme", "SHA512-CRYPT", new TextEncoder().encode("pw"));
+ * assert.match(stored, /^\{SHA512-CRYPT\}\$6\$/);
  * ```
  */
 export async function hashForStore(
@@ -145,8 +147,9 @@ export class Rehasher {
    * @returns True when its scheme differs from the target.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rehasher } from "./rehash.ts";
-   * new Rehasher("cvm-cdb", "scheme", "SHA512-CRYPT").needs("{PLAIN}pw"); // true
+   * assert.equal(new Rehasher("cvm-cdb", "scheme", "SHA512-CRYPT").needs("{PLAIN}pw"), true);
    * ```
    */
   needs(stored: string): boolean {
@@ -167,10 +170,14 @@ export class Rehasher {
    * @param write Stores the new value (only where the old one still is).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rehasher } from "./rehash.ts";
    * const rehasher = new Rehasher("cvm-cdb", "scheme", "SHA512-CRYPT");
+   * const stored: string[] = [];
    * await rehasher.afterLogin("{PLAIN}pw", new TextEncoder().encode("pw"),
-   *   (value) => Promise.resolve(console.log(value.slice(0, 17)))); // "{SHA512-CRYPT}$6$"
+   *   (value) => Promise.resolve(void stored.push(value)));
+   * assert.equal(stored.length, 1);
+   * assert.match(stored[0], /^\{SHA512-CRYPT\}\$6\$/);
    * ```
    */
   async afterLogin(
@@ -219,9 +226,10 @@ function describe(error: unknown): string {
  *   cannot hold.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rehasherFromEnv } from "./rehash.ts";
- * rehasherFromEnv("cvm-cdb", { CVM_REHASH: "SHA512-CRYPT" }, "scheme", "CVM_CDB_PWCMP")
- *   ?.scheme; // "SHA512-CRYPT"
+ * const rehasher = rehasherFromEnv("cvm-cdb", { CVM_REHASH: "SHA512-CRYPT" }, "scheme", "CVM_CDB_PWCMP");
+ * assert.equal(rehasher?.scheme, "SHA512-CRYPT");
  * ```
  */
 export function rehasherFromEnv(

@@ -65,8 +65,9 @@ export type Verdict = "match" | "mismatch" | "unusable";
  * @returns "match" or "mismatch".
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verdict } from "./scheme.ts";
- * verdict(true); // "match"
+ * assert.equal(verdict(true), "match");
  * ```
  */
 export function verdict(equal: boolean): Verdict {
@@ -80,8 +81,9 @@ export function verdict(equal: boolean): Verdict {
  * @returns The bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomBytes } from "./scheme.ts";
- * randomBytes(4).length; // 4
+ * assert.equal(randomBytes(4).length, 4);
  * ```
  */
 export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
@@ -99,8 +101,9 @@ const SALT_CHARS =
  * @returns The salt.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomSaltText } from "./scheme.ts";
- * randomSaltText(16).length; // 16
+ * assert.equal(randomSaltText(16).length, 16);
  * ```
  */
 export function randomSaltText(length: number): string {

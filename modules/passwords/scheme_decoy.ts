@@ -91,8 +91,9 @@ export class SchemeDecoy {
    * @returns Always false.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SchemeDecoy } from "./scheme_decoy.ts";
-   * await new SchemeDecoy("SSHA").reject(new TextEncoder().encode("pw")); // false
+   * assert.equal(await new SchemeDecoy("SSHA").reject(new TextEncoder().encode("pw")), false);
    * ```
    */
   async reject(phrase: Uint8Array | undefined): Promise<false> {

@@ -101,10 +101,11 @@ async function make(
  * @returns The code.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scramScheme } from "./scram.ts";
  * const scram = scramScheme("SHA-256");
  * const pw = new TextEncoder().encode("pw");
- * await scram.verify(pw, await scram.generate(pw, {})); // "match"
+ * assert.equal(await scram.verify(pw, await scram.generate(pw, {})), "match");
  * ```
  */
 export function scramScheme(hash: ScramHash): SchemeCode {

@@ -16,10 +16,11 @@ interface Slot<V> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LruMap } from "./_lru.ts";
  * const map = new LruMap<string, number>(2);
  * map.set("a", 1, 60_000);
- * map.get("a"); // 1
+ * assert.equal(map.get("a"), 1);
  * ```
  */
 export class LruMap<K, V> {

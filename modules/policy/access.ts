@@ -22,11 +22,12 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  * @returns The folded name, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { accessFileName } from "./access.ts";
  * const enc = new TextEncoder();
- * accessFileName(enc.encode("Bob")); // "bob"
- * accessFileName(enc.encode("../etc/passwd")); // undefined
- * accessFileName(enc.encode("\u212Aelvin")); // "\u212Aelvin" (ASCII folding only)
+ * assert.equal(accessFileName(enc.encode("Bob")), "bob");
+ * assert.equal(accessFileName(enc.encode("../etc/passwd")), undefined);
+ * assert.equal(accessFileName(enc.encode("\u212Aelvin")), "\u212Aelvin"); // ASCII folding only
  * ```
  */
 export function accessFileName(name: Uint8Array): string | undefined {
@@ -69,12 +70,13 @@ async function isDirectory(path: string): Promise<boolean> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AccessTables } from "./access.ts";
  * const dir = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${dir}/deny`);
  * Deno.writeTextFileSync(`${dir}/deny/mallory`, "");
  * const tables = new AccessTables(dir);
- * await tables.denies(new TextEncoder().encode("Mallory"), undefined); // true
+ * assert.equal(await tables.denies(new TextEncoder().encode("Mallory"), undefined), true);
  * ```
  */
 export class AccessTables {

@@ -81,11 +81,12 @@ function parseIpv6(text: string): Uint8Array | undefined {
  * @returns The address, or undefined for anything else.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIp } from "./address.ts";
- * parseIp("192.0.2.1")?.family; // 4
- * parseIp("::ffff:192.0.2.1")?.family; // 4
- * parseIp("2001:db8::1")?.family; // 6
- * parseIp("192.0.2.1\n- root"); // undefined
+ * assert.equal(parseIp("192.0.2.1")?.family, 4);
+ * assert.equal(parseIp("::ffff:192.0.2.1")?.family, 4);
+ * assert.equal(parseIp("2001:db8::1")?.family, 6);
+ * assert.equal(parseIp("192.0.2.1\n- root"), undefined);
  * ```
  */
 export function parseIp(text: string): IpAddress | undefined {
@@ -107,8 +108,9 @@ export function parseIp(text: string): IpAddress | undefined {
  * @returns E.g. "192.0.2.1" or "2001:db8:0:1::/64".
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIp, penaltyAddressKey } from "./address.ts";
- * penaltyAddressKey(parseIp("2001:db8:0:1:aaaa::1")!); // "2001:db8:0:1::/64"
+ * assert.equal(penaltyAddressKey(parseIp("2001:db8:0:1:aaaa::1")!), "2001:db8:0:1::/64");
  * ```
  */
 export function penaltyAddressKey(address: IpAddress): string {
@@ -131,8 +133,9 @@ export function penaltyAddressKey(address: IpAddress): string {
  * @throws {CvmError} CONFIG naming the variable, for an entry that is not a network.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseNetworks } from "./address.ts";
- * parseNetworks("192.0.2.0/24, ::1", "CVM_PENALTY_TRUSTED").length; // 2
+ * assert.equal(parseNetworks("192.0.2.0/24, ::1", "CVM_PENALTY_TRUSTED").length, 2);
  * ```
  */
 export function parseNetworks(text: string, variable: string): Network[] {
@@ -176,8 +179,9 @@ export function parseNetworks(text: string, variable: string): Network[] {
  * @returns True when one contains it.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { inNetworks, parseIp, parseNetworks } from "./address.ts";
- * inNetworks(parseIp("192.0.2.9")!, parseNetworks("192.0.2.0/24", "X")); // true
+ * assert.equal(inNetworks(parseIp("192.0.2.9")!, parseNetworks("192.0.2.0/24", "X")), true);
  * ```
  */
 export function inNetworks(

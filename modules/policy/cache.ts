@@ -41,9 +41,10 @@ export interface CachedAnswer {
  * @returns The bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeEntry, encodeEntry } from "./cache.ts";
  * const bytes = encodeEntry(5, 100, [{ type: 16, value: new Uint8Array([49]) }]);
- * decodeEntry(bytes)?.code; // 100
+ * assert.equal(decodeEntry(bytes)?.code, 100);
  * ```
  */
 export function encodeEntry(
@@ -75,8 +76,9 @@ export function encodeEntry(
  * @returns Fresh-until time, code and facts.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeEntry } from "./cache.ts";
- * decodeEntry(new Uint8Array(3)); // undefined
+ * assert.equal(decodeEntry(new Uint8Array(3)), undefined);
  * ```
  */
 export function decodeEntry(
@@ -108,11 +110,12 @@ export function decodeEntry(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AnswerCache } from "./cache.ts";
  * import { MemoryStore } from "./store.ts";
  * const cache = new AnswerCache(new MemoryStore(10), { ttlMs: 60_000, negativeTtlMs: 0, staleMs: 0 });
  * await cache.put("k", 0, []);
- * (await cache.get("k"))?.fresh; // true
+ * assert.equal((await cache.get("k"))?.fresh, true);
  * ```
  */
 export class AnswerCache {

@@ -30,10 +30,11 @@ export interface KeyScope {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CredentialKeys } from "./credential_key.ts";
  * const keys = new CredentialKeys("shared", { program: "cvm-pwfile", lookupMode: false });
  * const enc = new TextEncoder();
- * keys.of(2, [{ type: 1, value: enc.encode("bob") }]).length; // 64
+ * assert.equal(keys.of(2, [{ type: 1, value: enc.encode("bob") }]).length, 64);
  * ```
  */
 export class CredentialKeys {

@@ -56,10 +56,11 @@ export interface PolicyMetrics {
  * @returns The metrics.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createMetrics } from "./metrics.ts";
  * const metrics = await createMetrics("local", () => 0);
  * metrics.begin()(0);
- * (await metrics.text()).includes('cvm_requests_total{mode="local",code="0"} 1'); // true
+ * assert.equal((await metrics.text()).includes('cvm_requests_total{mode="local",code="0"} 1'), true);
  * ```
  */
 export async function createMetrics(

@@ -88,11 +88,12 @@ async function serve(
  * @returns The running server.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startMetricsServer } from "./metrics_server.ts";
  * const server = startMetricsServer({ hostname: "127.0.0.1", port: 0 },
  *   () => Promise.resolve("up 1\n"), "text/plain", () => {});
  * const reply = await fetch(`http://127.0.0.1:${server.port}/metrics`);
- * await reply.text(); // "up 1\n"
+ * assert.equal(await reply.text(), "up 1\n");
  * server.close();
  * ```
  */

@@ -10,9 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createPolicy } from "./mod.ts";
- * await createPolicy({}, { mode: "command", program: "cvm-pwfile",
- *   lookupMode: false, log: () => {}, warn: () => {} }); // undefined
+ * const policy = await createPolicy({}, { mode: "command", program: "cvm-pwfile",
+ *   lookupMode: false, log: () => {}, warn: () => {} });
+ * assert.equal(policy, undefined); // every layer is off
  * ```
  *
  * @module

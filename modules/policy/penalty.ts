@@ -46,9 +46,9 @@ export interface PenaltySettings {
  * @returns Milliseconds to wait.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { penaltyDelay } from "./penalty.ts";
- * [0, 1, 2, 3, 4, 5].map((n) => penaltyDelay(n, 2000, 15000));
- * // [0, 2000, 4000, 8000, 15000, 15000]
+ * assert.deepEqual([0, 1, 2, 3, 4, 5].map((n) => penaltyDelay(n, 2000, 15000)), [0, 2000, 4000, 8000, 15000, 15000]);
  * ```
  */
 export function penaltyDelay(
@@ -75,13 +75,14 @@ export interface PenaltyTicket {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Penalty } from "./penalty.ts";
  * import { MemoryStore } from "./store.ts";
  * import { parseIp } from "./address.ts";
  * const penalty = new Penalty(new MemoryStore(10), { baseMs: 10, maxMs: 40, trusted: [] });
  * const ticket = await penalty.begin(parseIp("192.0.2.1"), "bob", undefined);
  * await penalty.finish(ticket, 100, "credential-key");
- * penalty.active(); // 2: the address and the account
+ * assert.equal(penalty.active(), 2); // the address and the account
  * ```
  */
 export class Penalty {

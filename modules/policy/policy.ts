@@ -104,10 +104,11 @@ export interface Policy {
  * @returns The word.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { addressWord } from "./policy.ts";
  * const enc = new TextEncoder();
- * addressWord(enc.encode("192.0.2.1")); // "192.0.2.1"
- * addressWord(enc.encode("1.2.3.4\n+ root")); // "?"
+ * assert.equal(addressWord(enc.encode("192.0.2.1")), "192.0.2.1");
+ * assert.equal(addressWord(enc.encode("1.2.3.4\n+ root")), "?");
  * ```
  */
 export function addressWord(value: Uint8Array): string {
@@ -135,14 +136,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * @throws {CvmError} CONFIG naming the variable with a bad value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createPolicy } from "./policy.ts";
  * const context = { mode: "local" as const, program: "cvm-pwfile", lookupMode: false,
  *   log: () => {}, warn: () => {} };
- * await createPolicy({}, context); // undefined: every layer is off
+ * assert.equal(await createPolicy({}, context), undefined); // every layer is off
  * const policy = await createPolicy({ CVM_FAIL_DELAY: "10" }, context);
  * const outcome = await policy!.answer({ version: 2, credentials: [] },
  *   () => Promise.resolve({ code: 100, facts: [] }));
- * outcome.code; // 100, 10 ms later
+ * assert.equal(outcome.code, 100); // 10 ms later
  * await policy!.close();
  * ```
  */

@@ -103,9 +103,10 @@ function flag(env: Env, variable: string): boolean {
  * @throws {CvmError} CONFIG naming `$CVM_METRICS`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseListenAddress } from "./settings.ts";
- * parseListenAddress("9117"); // { hostname: "127.0.0.1", port: 9117 }
- * parseListenAddress("[::1]:9117"); // { hostname: "::1", port: 9117 }
+ * assert.deepEqual(parseListenAddress("9117"), { hostname: "127.0.0.1", port: 9117 });
+ * assert.deepEqual(parseListenAddress("[::1]:9117"), { hostname: "::1", port: 9117 });
  * ```
  */
 export function parseListenAddress(text: string): ListenAddress {
@@ -128,8 +129,9 @@ export function parseListenAddress(text: string): ListenAddress {
  * @throws {CvmError} CONFIG naming `$CVM_REDIS_URL`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRedisUrl } from "./settings.ts";
- * parseRedisUrl("redis://127.0.0.1:6379/2", "cvm:").db; // 2
+ * assert.equal(parseRedisUrl("redis://127.0.0.1:6379/2", "cvm:").db, 2);
  * ```
  */
 export function parseRedisUrl(text: string, prefix: string): RedisSettings {
@@ -156,8 +158,9 @@ export function parseRedisUrl(text: string, prefix: string): RedisSettings {
  * @throws {CvmError} CONFIG naming the first variable with a bad value.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { policySettingsFromEnv } from "./settings.ts";
- * policySettingsFromEnv({ CVM_CACHE_TTL: "300" }).cacheTtlMs; // 300000
+ * assert.equal(policySettingsFromEnv({ CVM_CACHE_TTL: "300" }).cacheTtlMs, 300000);
  * ```
  */
 export function policySettingsFromEnv(env: Env): PolicySettings {

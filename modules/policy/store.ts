@@ -48,10 +48,11 @@ export interface StateStore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./store.ts";
  * const store = new MemoryStore(100);
- * await store.countUp("a", 60_000); // 1
- * await store.countUp("a", 60_000); // 2
+ * assert.equal(await store.countUp("a", 60_000), 1);
+ * assert.equal(await store.countUp("a", 60_000), 2);
  * ```
  */
 export class MemoryStore implements StateStore {

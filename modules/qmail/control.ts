@@ -34,8 +34,9 @@ function trimSpace(text: string): string {
  * @returns The set of local domains.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLocals } from "./control.ts";
- * parseLocals(" Example.COM \nlocalhost\n").has("example.com"); // true
+ * assert.equal(parseLocals(" Example.COM \nlocalhost\n").has("example.com"), true);
  * ```
  */
 export function parseLocals(text: string): Set<string> {
@@ -57,8 +58,9 @@ export function parseLocals(text: string): Set<string> {
  * @returns Domain (or `.suffix`) → prefix.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseVirtualdomains } from "./control.ts";
- * parseVirtualdomains(".Example.com:vuser\n").get(".example.com"); // "vuser"
+ * assert.equal(parseVirtualdomains(".Example.com:vuser\n").get(".example.com"), "vuser");
  * ```
  */
 export function parseVirtualdomains(text: string): Map<string, string> {
@@ -83,9 +85,9 @@ export function parseVirtualdomains(text: string): Map<string, string> {
  * @returns The matching key and its prefix, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findVirtualdomain, parseVirtualdomains } from "./control.ts";
- * findVirtualdomain(parseVirtualdomains(".example.com:v\n"), "a.example.com");
- * // { key: ".example.com", prefix: "v" }
+ * assert.deepEqual(findVirtualdomain(parseVirtualdomains(".example.com:v\n"), "a.example.com"), { key: ".example.com", prefix: "v" });
  * ```
  */
 export function findVirtualdomain(
@@ -128,9 +130,15 @@ function firstLine(read: FileRead, what: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QmailControl } from "./control.ts";
- * const control = new QmailControl("/var/qmail");
- * control.isLocal("example.com");
+ * const root = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${root}/control`);
+ * Deno.writeTextFileSync(`${root}/control/locals`, "example.com\n");
+ * const control = new QmailControl(root);
+ * assert.equal(control.isLocal("example.com"), true);
+ * assert.equal(control.isLocal("example.org"), false);
+ * Deno.removeSync(root, { recursive: true });
  * ```
  */
 export class QmailControl {

@@ -20,9 +20,9 @@ import { isNotFound, isPermissionDenied } from "./files.ts";
  * @returns The file names to try.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dotfileCandidates } from "./dotfile.ts";
- * dotfileCandidates("-", "a.b-c");
- * // [".qmail-a:b-c", ".qmail-a:b-default", ".qmail-default"]
+ * assert.deepEqual(dotfileCandidates("-", "a.b-c"), [".qmail-a:b-c", ".qmail-a:b-default", ".qmail-default"]);
  * ```
  */
 export function dotfileCandidates(dash: string, ext: string): string[] {
@@ -59,8 +59,13 @@ export type DotfileSearch =
  * @throws {CvmError} IO when a candidate cannot be checked.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dotfileCandidates, findDotfile } from "./dotfile.ts";
- * findDotfile("/home/bob", dotfileCandidates("-", "list"), "temporary");
+ * const home = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${home}/.qmail-default`, "./Maildir/\n");
+ * const found = findDotfile(home, dotfileCandidates("-", "list"), "temporary");
+ * Deno.removeSync(home, { recursive: true });
+ * assert.equal(found.found, true);
  * ```
  */
 export function findDotfile(
@@ -94,8 +99,9 @@ const SPACE = " \t\n\v\f\r";
  * @returns The names.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLookaside } from "./dotfile.ts";
- * parseLookaside(" vdeliver  /usr/bin/vchkpw "); // ["vdeliver", "/usr/bin/vchkpw"]
+ * assert.deepEqual(parseLookaside(" vdeliver  /usr/bin/vchkpw "), ["vdeliver", "/usr/bin/vchkpw"]);
  * ```
  */
 export function parseLookaside(value: string): string[] {
@@ -110,8 +116,9 @@ export function parseLookaside(value: string): string[] {
  * @returns The program words, in order.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deliveryPrograms } from "./dotfile.ts";
- * deliveryPrograms("./Maildir/\n| /usr/bin/vdeliver -q\n"); // ["/usr/bin/vdeliver"]
+ * assert.deepEqual(deliveryPrograms("./Maildir/\n| /usr/bin/vdeliver -q\n"), ["/usr/bin/vdeliver"]);
  * ```
  */
 export function deliveryPrograms(text: string): string[] {
@@ -139,8 +146,13 @@ export function deliveryPrograms(text: string): string[] {
  * @throws {CvmError} IO when the file exists but cannot be read.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deliversToLookaside } from "./dotfile.ts";
- * deliversToLookaside("/home/v/.qmail-default", ["vdeliver"]);
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "| vdeliver -q\n");
+ * assert.equal(deliversToLookaside(path, ["vdeliver"]), true);
+ * assert.equal(deliversToLookaside(path, ["/usr/bin/vdeliver"]), false); // as written
+ * Deno.removeSync(path);
  * ```
  */
 export function deliversToLookaside(

@@ -14,8 +14,10 @@
  * @returns True for "no such file or directory".
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isNotFound } from "./files.ts";
- * try { Deno.statSync("/nonexistent"); } catch (e) { isNotFound(e); } // true
+ * assert.throws(() => Deno.statSync("/nonexistent"), (e) => isNotFound(e));
+ * assert.equal(isNotFound(new Error("other")), false);
  * ```
  */
 export function isNotFound(e: unknown): boolean {
@@ -29,8 +31,9 @@ export function isNotFound(e: unknown): boolean {
  * @returns True for a permission error.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPermissionDenied } from "./files.ts";
- * isPermissionDenied(new Deno.errors.PermissionDenied()); // true
+ * assert.equal(isPermissionDenied(new Deno.errors.PermissionDenied()), true);
  * ```
  */
 export function isPermissionDenied(e: unknown): boolean {

@@ -37,8 +37,9 @@ export interface QmailOptions {
  * @returns The settings.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { qmailOptionsFromEnv } from "./lookup.ts";
- * qmailOptionsFromEnv({ QMAIL_ROOT: "/var/qmail" }).missingUser; // "alias"
+ * assert.equal(qmailOptionsFromEnv({ QMAIL_ROOT: "/var/qmail" }).missingUser, "alias");
  * ```
  */
 export function qmailOptionsFromEnv(
@@ -65,9 +66,23 @@ export interface QmailAddress extends QmailUser {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QmailResolver, qmailOptionsFromEnv } from "./lookup.ts";
- * const resolver = new QmailResolver(qmailOptionsFromEnv(Deno.env.toObject()));
- * // resolver.resolve("bob", "example.com"); // { user, uid, …, domain }
+ * import { makeCdb } from "../cdb/mod.ts";
+ * const root = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${root}/control`);
+ * Deno.mkdirSync(`${root}/users`);
+ * Deno.writeTextFileSync(`${root}/control/locals`, "example.com\n");
+ * // An exact users/cdb record: !local NUL → user uid gid home dash ext.
+ * Deno.writeFileSync(`${root}/users/cdb`,
+ *   makeCdb([["!bob\0", "bob\x001000\x00100\x00/home/bob\x00\x00\x00"]]));
+ * const resolver = new QmailResolver(qmailOptionsFromEnv({ QMAIL_ROOT: root }));
+ * const address = resolver.resolve("bob", "example.com");
+ * Deno.removeSync(root, { recursive: true });
+ * assert.equal(address.user, "bob");
+ * assert.equal(address.uid, "1000");
+ * assert.equal(address.home, "/home/bob");
+ * assert.equal(address.domain, "example.com");
  * ```
  */
 export class QmailResolver {
@@ -137,8 +152,9 @@ export class QmailResolver {
  * @returns The tagged facts for a response.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { qmailFacts } from "./lookup.ts";
- * qmailFacts({ username: "bob", uid: "1000", gid: "100", directory: "/home/bob" }).length; // 4
+ * assert.equal(qmailFacts({ username: "bob", uid: "1000", gid: "100", directory: "/home/bob" }).length, 4);
  * ```
  */
 export function qmailFacts(facts: {

@@ -6,8 +6,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byteString } from "./mod.ts";
- * byteString(new Uint8Array([0x4a, 0xfc])); // "J\u00fc"
+ * assert.equal(byteString(new Uint8Array([0x4a, 0xfc])), "J\u00fc");
  * ```
  *
  * @module

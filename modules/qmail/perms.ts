@@ -18,8 +18,9 @@ import { getegid, geteuid, setegid, seteuid } from "../../sys/mod.ts";
  * @returns The id modulo 2^32.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toIdT } from "./perms.ts";
- * toIdT("4294967297"); // 1
+ * assert.equal(toIdT("4294967297"), 1);
  * ```
  */
 export function toIdT(id: string): number {
@@ -37,8 +38,9 @@ export function toIdT(id: string): number {
  * @throws {CvmError} IO when the ids cannot be switched (not privileged).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withEffectiveIds } from "./perms.ts";
- * withEffectiveIds(0, 0, () => Deno.statSync("/")).isDirectory; // true
+ * assert.equal(withEffectiveIds(0, 0, () => Deno.statSync("/")).isDirectory, true);
  * ```
  */
 export function withEffectiveIds<T>(

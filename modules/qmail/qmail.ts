@@ -52,8 +52,16 @@ export interface DotfileOptions {
  * @throws {CvmError} IO when a file cannot be checked or read.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkDotfile } from "./qmail.ts";
- * // checkDotfile(resolver.resolve("bob-list", "example.com"), {});
+ * const home = Deno.makeTempDirSync();
+ * const address = { user: "bob", uid: String(Deno.uid()), gid: String(Deno.gid()), home,
+ *   dash: "-", ext: "list", rest: "", domain: "example.com" };
+ * // No .qmail file takes bob-list: out of scope.
+ * assert.throws(() => checkDotfile(address, {}));
+ * Deno.writeTextFileSync(`${home}/.qmail-list`, "./Maildir/\n");
+ * checkDotfile(address, {}); // delivered: no error
+ * Deno.removeSync(home, { recursive: true });
  * ```
  */
 export function checkDotfile(

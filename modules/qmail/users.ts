@@ -54,10 +54,11 @@ const ULONG_MAX = (1n << 64n) - 1n;
  * @returns The value as decimal text, or undefined when not a number.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseUnsignedLong } from "./users.ts";
- * parseUnsignedLong(" 42"); // "42"
- * parseUnsignedLong("-1"); // "18446744073709551615"
- * parseUnsignedLong("4x"); // undefined
+ * assert.equal(parseUnsignedLong(" 42"), "42");
+ * assert.equal(parseUnsignedLong("-1"), "18446744073709551615");
+ * assert.equal(parseUnsignedLong("4x"), undefined);
  * ```
  */
 export function parseUnsignedLong(text: string): string | undefined {
@@ -86,9 +87,10 @@ export function parseUnsignedLong(text: string): string | undefined {
  * @returns The user, or undefined when the record is malformed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseUsersRecord } from "./users.ts";
  * const enc = new TextEncoder();
- * parseUsersRecord(enc.encode("bob\x001000\x00100\x00/home/bob\x00-\x00x\x00"))?.ext; // "x"
+ * assert.equal(parseUsersRecord(enc.encode("bob\x001000\x00100\x00/home/bob\x00-\x00x\x00"))?.ext, "x");
  * ```
  */
 export function parseUsersRecord(data: Uint8Array): QmailUser | undefined {
@@ -176,10 +178,11 @@ function candidates(local: string): Candidate[] {
  * @throws {CvmError} IO for a malformed users/cdb record.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lookupLocalPart } from "./users.ts";
  * const nobody = { name: "nobody", uid: 65534, gid: 65534, dir: "/nonexistent" };
  * const user = lookupLocalPart("nobody-ext", undefined, (n) => n === "nobody" ? nobody : undefined);
- * user?.ext; // "ext"
+ * assert.equal(user?.ext, "ext");
  * ```
  */
 export function lookupLocalPart(

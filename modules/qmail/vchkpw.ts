@@ -79,9 +79,10 @@ export interface VpopmailUser {
  * @returns Lower-cased domain → its line.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAssign } from "./vchkpw.ts";
- * parseAssign("+example.com-:vpopmail:89:89:/home/vpopmail/domains/example.com:-::\n.\n")
- *   .get("example.com")?.dir; // "/home/vpopmail/domains/example.com"
+ * const assign = parseAssign("+example.com-:vpopmail:89:89:/home/vpopmail/domains/example.com:-::\n.\n");
+ * assert.equal(assign.get("example.com")?.dir, "/home/vpopmail/domains/example.com");
  * ```
  */
 export function parseAssign(text: string): Map<string, VpopmailDomain> {
@@ -112,8 +113,9 @@ export function parseAssign(text: string): Map<string, VpopmailDomain> {
  * @returns The user.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseVpasswdRest } from "./vchkpw.ts";
- * parseVpasswdRest("bob", "xx:1:0:Bob:/d/bob:NOQUOTA:pw").clear; // "pw"
+ * assert.equal(parseVpasswdRest("bob", "xx:1:0:Bob:/d/bob:NOQUOTA:pw").clear, "pw");
  * ```
  */
 export function parseVpasswdRest(name: string, rest: string): VpopmailUser {
@@ -141,8 +143,9 @@ export function parseVpasswdRest(name: string, rest: string): VpopmailUser {
  * @returns The user, or undefined.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findVpasswd } from "./vchkpw.ts";
- * findVpasswd("bob:xx:1:0:Bob:/d/bob:NOQUOTA\n", "bob")?.dir; // "/d/bob"
+ * assert.equal(findVpasswd("bob:xx:1:0:Bob:/d/bob:NOQUOTA\n", "bob")?.dir, "/d/bob");
  * ```
  */
 export function findVpasswd(

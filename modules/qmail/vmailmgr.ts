@@ -127,8 +127,13 @@ class PwfileCache {
  * @throws {CvmError} NOCRED when there is nothing this entry can check.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkEntryPassword } from "./vmailmgr.ts";
- * // await checkEntryPassword(entry, request);
+ * import { decodeEntry } from "./vmailmgr_entry.ts";
+ * const entry = decodeEntry(new TextEncoder().encode(":$0$pw:./bob"))!;
+ * const enc = new TextEncoder();
+ * assert.equal(await checkEntryPassword(entry, { password: enc.encode("pw") }), true);
+ * assert.equal(await checkEntryPassword(entry, { password: enc.encode("no") }), false);
  * ```
  */
 export async function checkEntryPassword(
@@ -171,8 +176,18 @@ export async function checkEntryPassword(
  *   (the old file then stays as it was).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { autoconvert } from "./vmailmgr.ts";
- * // await autoconvert("/home/vmail/passwd.cdb", "bob", password);
+ * import { decodeEntry, encodeEntry } from "./vmailmgr_entry.ts";
+ * import { Cdb, makeCdb } from "../cdb/mod.ts";
+ * const enc = new TextEncoder();
+ * const old = decodeEntry(enc.encode(":$1$salt$hash:./bob"))!;
+ * const path = Deno.makeTempFileSync({ suffix: ".cdb" });
+ * Deno.writeFileSync(path, makeCdb([["bob", encodeEntry(old)]]));
+ * await autoconvert(path, "bob", enc.encode("pw"));
+ * const now = decodeEntry(Cdb.fromBytes(Deno.readFileSync(path)).get("bob")!);
+ * Deno.removeSync(path);
+ * assert.equal(now?.password, "$0$pw");
  * ```
  */
 export async function autoconvert(

@@ -57,8 +57,9 @@ export interface VmailmgrEntry {
  * @returns The byte string.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byteString } from "./vmailmgr_entry.ts";
- * byteString(new Uint8Array([0x4a, 0xfc])); // "J\u00fc"
+ * assert.equal(byteString(new Uint8Array([0x4a, 0xfc])), "J\u00fc");
  * ```
  */
 export function byteString(bytes: Uint8Array): string {
@@ -76,8 +77,9 @@ export function byteString(bytes: Uint8Array): string {
  * @returns The bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byteStringBytes } from "./vmailmgr_entry.ts";
- * byteStringBytes("J\u00fc"); // Uint8Array [0x4a, 0xfc]
+ * assert.deepEqual(byteStringBytes("J\u00fc"), new Uint8Array([0x4a, 0xfc]));
  * ```
  */
 export function byteStringBytes(text: string): Uint8Array {
@@ -95,8 +97,9 @@ export function byteStringBytes(text: string): Uint8Array {
  * @returns The text it encodes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byteStringText } from "./vmailmgr_entry.ts";
- * byteStringText("\u00c3\u00bc"); // "ü"
+ * assert.equal(byteStringText("\u00c3\u00bc"), "ü");
  * ```
  */
 export function byteStringText(text: string): string {
@@ -119,8 +122,9 @@ function parseNumber(text: string): number | undefined {
  * @returns The entry, or undefined when it is malformed.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeEntry } from "./vmailmgr_entry.ts";
- * decodeEntry(new TextEncoder().encode(":$0$pw:./users/bob"))?.mailbox; // "./users/bob"
+ * assert.equal(decodeEntry(new TextEncoder().encode(":$0$pw:./users/bob"))?.mailbox, "./users/bob");
  * ```
  */
 export function decodeEntry(data: Uint8Array): VmailmgrEntry | undefined {
@@ -201,8 +205,9 @@ export function decodeEntry(data: Uint8Array): VmailmgrEntry | undefined {
  * @returns True when enabled.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeEntry, isMailboxEnabled } from "./vmailmgr_entry.ts";
- * isMailboxEnabled(decodeEntry(new Uint8Array([2, 8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))!); // true
+ * assert.equal(isMailboxEnabled(decodeEntry(new Uint8Array([2, 8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))!), true);
  * ```
  */
 export function isMailboxEnabled(entry: VmailmgrEntry): boolean {
@@ -220,9 +225,10 @@ export function isMailboxEnabled(entry: VmailmgrEntry): boolean {
  * @returns The record data.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeEntry, encodeEntry } from "./vmailmgr_entry.ts";
  * const e = decodeEntry(new TextEncoder().encode(":$0$pw:./bob"))!;
- * new TextDecoder().decode(encodeEntry(e)); // ":$0$pw:./bob"
+ * assert.equal(new TextDecoder().decode(encodeEntry(e)), ":$0$pw:./bob");
  * ```
  */
 export function encodeEntry(entry: VmailmgrEntry): Uint8Array {
@@ -264,9 +270,10 @@ export function encodeEntry(entry: VmailmgrEntry): Uint8Array {
  * @returns The mailbox directory.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mergePath } from "./vmailmgr_entry.ts";
- * mergePath("/home/v", "./users/bob/"); // "/home/v/users/bob"
- * mergePath("/home/v", "../x"); // "/home/x"
+ * assert.equal(mergePath("/home/v", "./users/bob/"), "/home/v/users/bob");
+ * assert.equal(mergePath("/home/v", "../x"), "/home/x");
  * ```
  */
 export function mergePath(home: string, mailbox: string): string {

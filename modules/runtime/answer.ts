@@ -59,8 +59,9 @@ export interface Answer {
  * @returns The options.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { moduleOptionsFromEnv } from "./answer.ts";
- * moduleOptionsFromEnv({ CVM_LOOKUP_SECRET: "" }).lookupSecret?.length; // 0
+ * assert.equal(moduleOptionsFromEnv({ CVM_LOOKUP_SECRET: "" }).lookupSecret?.length, 0);
  * ```
  */
 export function moduleOptionsFromEnv(
@@ -133,8 +134,24 @@ async function askBackend<A>(
  * @returns The reply bytes, the code and who it was for.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { answerRequest } from "./answer.ts";
- * // const answer = await answerRequest(backend, requestBytes, {});
+ * import { encodeRequestV2 } from "../../protocol/mod.ts";
+ * const backend = {
+ *   lookup: (r: { account: string }) =>
+ *     Promise.resolve(r.account === "bob" ? r.account : undefined),
+ *   authenticate: (_: string, r: { password?: Uint8Array }) =>
+ *     Promise.resolve(new TextDecoder().decode(r.password) === "pw"),
+ *   results: () => ({ username: "bob", userid: 1000, groupid: 100, directory: "/home/bob" }),
+ * };
+ * const enc = new TextEncoder();
+ * const request = encodeRequestV2(new Uint8Array(0), [
+ *   { type: 1, value: enc.encode("bob") },
+ *   { type: 3, value: enc.encode("pw") },
+ * ]);
+ * const answer = await answerRequest(backend, request, {});
+ * assert.equal(answer.code, 0);
+ * assert.equal(answer.account, "bob");
  * ```
  */
 export async function answerRequest<A>(

@@ -94,11 +94,12 @@ export interface Backend<A = unknown> {
  * @returns The view.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toModuleRequest } from "./backend.ts";
  * const r = toModuleRequest({ version: 2, random: new Uint8Array(0), credentials: [
  *   { type: 1, value: new TextEncoder().encode("bob") },
  * ] });
- * r.account; // "bob"
+ * assert.equal(r.account, "bob");
  * ```
  */
 export function toModuleRequest(request: Request): ModuleRequest {

@@ -26,11 +26,12 @@ export interface ByteReader {
  * @returns The bytes read (longer than `limit` when the input was).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLimited } from "./command_server.ts";
  * const path = Deno.makeTempFileSync();
  * Deno.writeTextFileSync(path, "hello");
  * using file = Deno.openSync(path);
- * (await readLimited(file, 512)).length; // 5
+ * assert.equal((await readLimited(file, 512)).length, 5);
  * ```
  */
 export async function readLimited(
@@ -55,8 +56,26 @@ export async function readLimited(
  * @returns The result code, to exit with.
  * @example
  * ```ts
- * import { serveCommand } from "./command_server.ts";
- * // Deno.exit(await serveCommand(backend, {}));
+ * import assert from "node:assert/strict";
+ * import { encodeRequestV2 } from "../../protocol/mod.ts";
+ * // It reads stdin and writes stdout, as cvm-MODULE does: run it in a child.
+ * const program = `import { serveCommand } from "${import.meta.resolve("./command_server.ts")}";
+ *   const backend = {
+ *     lookup: () => Promise.resolve(undefined),
+ *     authenticate: () => Promise.resolve(false),
+ *     results: () => ({ username: "", userid: 0, groupid: 0, directory: "" }),
+ *   };
+ *   Deno.exit(await serveCommand(backend, {}));`;
+ * const child = new Deno.Command(Deno.execPath(), {
+ *   args: ["eval", program], stdin: "piped", stdout: "piped",
+ * }).spawn();
+ * const writer = child.stdin.getWriter();
+ * await writer.write(encodeRequestV2(new Uint8Array(0),
+ *   [{ type: 1, value: new TextEncoder().encode("bob") }]));
+ * await writer.close();
+ * const { code, stdout } = await child.output();
+ * assert.equal(code, 100); // no such account: the exit status is the code
+ * assert.deepEqual(stdout, new Uint8Array([100, 0, 0]));
  * ```
  */
 export async function serveCommand<A>(

@@ -42,6 +42,7 @@ class Entry implements Deadline {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DeadlineQueue } from "./deadline_queue.ts";
  * const deadlines = new DeadlineQueue(50);
  * let cut = false;
@@ -49,7 +50,7 @@ class Entry implements Deadline {
  * const met = deadlines.set(() => {});
  * met.done(); // this one finished in time
  * await new Promise((r) => setTimeout(r, 80));
- * cut; // true
+ * assert.equal(cut, true);
  * deadlines.close();
  * ```
  */

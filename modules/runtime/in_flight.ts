@@ -22,9 +22,10 @@ export const DEFAULT_MAX_IN_FLIGHT = 256;
  * @returns The cap, at least 1.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connectionCap } from "./in_flight.ts";
- * connectionCap(1024); // 960
- * connectionCap(64); // 32
+ * assert.equal(connectionCap(1024), 960);
+ * assert.equal(connectionCap(64), 32);
  * ```
  */
 export function connectionCap(openFileLimit: number): number {
@@ -39,11 +40,12 @@ export function connectionCap(openFileLimit: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InFlight } from "./in_flight.ts";
  * const work = new InFlight(2);
  * await work.room(); // at once: nothing runs yet
  * work.add(new Promise((r) => setTimeout(r, 10)));
- * await work.settle(1000); // true: it finished in time
+ * assert.equal(await work.settle(1000), true); // it finished in time
  * ```
  */
 export class InFlight {

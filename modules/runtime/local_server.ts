@@ -151,16 +151,20 @@ function removeStaleSocket(path: string): void {
  * @returns The running server.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startLocalServer } from "./local_server.ts";
  * const backend = {
  *   lookup: () => Promise.resolve(undefined),
  *   authenticate: () => Promise.resolve(false),
  *   results: () => ({ username: "", userid: 0, groupid: 0, directory: "" }),
  * };
- * const path = Deno.makeTempDirSync() + "/s";
- * const server = startLocalServer(backend, { path, mode: 0o777, timeoutMs: 1000,
+ * const dir = Deno.makeTempDirSync();
+ * const server = startLocalServer(backend, { path: `${dir}/s`, mode: 0o777, timeoutMs: 1000,
  *   maxInFlight: 64, log: () => {}, warn: () => {} });
+ * assert.equal(Deno.statSync(`${dir}/s`).isSocket, true);
  * await server.stop();
+ * assert.throws(() => Deno.statSync(`${dir}/s`)); // removed on stop
+ * Deno.removeSync(dir);
  * ```
  */
 export function startLocalServer<A>(

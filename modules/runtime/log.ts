@@ -107,10 +107,11 @@ function printable(text: string): string {
  * @returns The line.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestLogLine } from "./log.ts";
- * requestLogLine(0, "bob", "example.com"); // "+ bob@example.com"
- * requestLogLine(100, "bob", "example.com", ["192.0.2.1"]); // "- bob@example.com 192.0.2.1"
- * requestLogLine(100, "x 6.6.6.6", undefined, []); // "- x?6.6.6.6"
+ * assert.equal(requestLogLine(0, "bob", "example.com"), "+ bob@example.com");
+ * assert.equal(requestLogLine(100, "bob", "example.com", ["192.0.2.1"]), "- bob@example.com 192.0.2.1");
+ * assert.equal(requestLogLine(100, "x 6.6.6.6", undefined, []), "- x?6.6.6.6");
  * ```
  */
 export function requestLogLine(

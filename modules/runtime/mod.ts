@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestLogLine } from "./mod.ts";
- * requestLogLine(0, "bob", "example.com"); // "+ bob@example.com"
+ * assert.equal(requestLogLine(0, "bob", "example.com"), "+ bob@example.com");
  * ```
  *
  * @module

@@ -46,9 +46,9 @@ export type ServeMode =
  * @throws {FatalError} On incorrect usage.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseServeMode } from "./run_module.ts";
- * parseServeMode("cvm-pwfile", { name: "cvm-pwfile", args: ["cvm-local:/s"], env: {} });
- * // { mode: "local", path: "/s" }
+ * assert.deepEqual(parseServeMode("cvm-pwfile", { name: "cvm-pwfile", args: ["cvm-local:/s"], env: {} }), { mode: "local", path: "/s" });
  * ```
  */
 export function parseServeMode(
@@ -206,8 +206,18 @@ async function startPolicy(
  * @returns The exit status.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runModule } from "./run_module.ts";
- * // Deno.exit(await runModule("cvm-pwfile", createPwfileBackend, invocation));
+ * import { FatalError } from "../../program.ts";
+ * const factory = () => Promise.resolve({
+ *   lookup: () => Promise.resolve(undefined),
+ *   authenticate: () => Promise.resolve(false),
+ *   results: () => ({ username: "", userid: 0, groupid: 0, directory: "" }),
+ * });
+ * // Two arguments are a usage error: main.ts prints it and exits 1.
+ * const invocation = { name: "cvm-x", args: ["a", "b"], env: {} };
+ * await assert.rejects(runModule("cvm-x", factory, invocation),
+ *   (e) => e instanceof FatalError && e.status === 1);
  * ```
  */
 export async function runModule(

@@ -63,8 +63,10 @@ export async function closeBackend<A>(
  * @returns The running server.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runServerLoop } from "./server_life.ts";
  * import { InFlight } from "./in_flight.ts";
+ * const lines: string[] = [];
  * const backend = {
  *   lookup: () => Promise.resolve(undefined),
  *   authenticate: () => Promise.resolve(false),
@@ -73,8 +75,9 @@ export async function closeBackend<A>(
  * let wake = () => {};
  * const server = runServerLoop(
  *   (stopped) => new Promise<void>((r) => wake = () => stopped() && r()),
- *   () => wake(), new InFlight(1), backend, console.log);
- * await server.stop(); // logs Stopping.
+ *   () => wake(), new InFlight(1), backend, (line) => lines.push(line));
+ * await server.stop();
+ * assert.deepEqual(lines, ["Stopping."]);
  * ```
  */
 export function runServerLoop<A>(

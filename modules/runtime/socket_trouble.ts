@@ -32,8 +32,9 @@ const PASSING = new Set([
  *   EINTR and EPROTO.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPassingError } from "./socket_trouble.ts";
- * isPassingError(Object.assign(new Error("Too many open files"), { code: "EMFILE" })); // true
+ * assert.equal(isPassingError(Object.assign(new Error("Too many open files"), { code: "EMFILE" })), true);
  * ```
  */
 export function isPassingError(error: unknown): boolean {
@@ -48,8 +49,9 @@ export function isPassingError(error: unknown): boolean {
  * @returns E.g. "Too many open files (os error 24) (EMFILE)".
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeError } from "./socket_trouble.ts";
- * describeError(new Error("gone")); // "gone"
+ * assert.equal(describeError(new Error("gone")), "gone");
  * ```
  */
 export function describeError(error: unknown): string {
@@ -66,11 +68,16 @@ export function describeError(error: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OncePerSpell } from "./socket_trouble.ts";
- * const busy = new OncePerSpell((line) => console.error(line));
+ * const said: string[] = [];
+ * const busy = new OncePerSpell((line) => said.push(line));
  * busy.note("busy"); // said
  * busy.note("busy"); // not again
+ * assert.deepEqual(said, ["busy"]);
  * busy.cleared();
+ * busy.note("busy"); // a new spell, but too soon after the last line: quiet
+ * assert.deepEqual(said, ["busy"]);
  * ```
  */
 export class OncePerSpell {

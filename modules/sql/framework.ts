@@ -109,11 +109,12 @@ const NAME_CHAR = /[A-Za-z0-9_]/;
  *   which would read as a placeholder.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileTemplate } from "./framework.ts";
  * const s = compileTemplate("CVM_PGSQL_QUERY", "query",
  *   "SELECT * FROM t WHERE u=$account AND d=${domain}", "dollar");
- * s.text; // "SELECT * FROM t WHERE u=$1 AND d=$2"
- * s.names; // ["account", "domain"]
+ * assert.equal(s.text, "SELECT * FROM t WHERE u=$1 AND d=$2");
+ * assert.deepEqual(s.names, ["account", "domain"]);
  * ```
  */
 export function compileTemplate(
@@ -192,9 +193,10 @@ export function compileTemplate(
  * @returns One value per placeholder.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bindValues, compileTemplate } from "./framework.ts";
  * const s = compileTemplate("Q", "q", "SELECT $account, $HOME", "question");
- * bindValues(s, { account: "bob", domain: "" }, { HOME: "/root" }); // ["bob", "/root"]
+ * assert.deepEqual(bindValues(s, { account: "bob", domain: "" }, { HOME: "/root" }), ["bob", "/root"]);
  * ```
  */
 export function bindValues(
@@ -294,8 +296,9 @@ function optional(row: readonly SqlValue[], index: number): string | undefined {
  * @throws {CvmError} BAD_MODDATA naming the column that is wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rowFacts } from "./framework.ts";
- * rowFacts(["pw", "bob", "1000", "100", "/home/bob", null, ""]).shell; // ""
+ * assert.equal(rowFacts(["pw", "bob", "1000", "100", "/home/bob", null, ""]).shell, "");
  * ```
  */
 export function rowFacts(row: readonly SqlValue[]): Facts {
@@ -335,8 +338,9 @@ export const DEFAULT_SQL_TIMEOUT_MS = 5000;
  *   of seconds from 0.001 to 86400.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSqlTimeout } from "./framework.ts";
- * parseSqlTimeout({ CVM_SQL_TIMEOUT: "2.5" }); // 2500
+ * assert.equal(parseSqlTimeout({ CVM_SQL_TIMEOUT: "2.5" }), 2500);
  * ```
  */
 export function parseSqlTimeout(
@@ -371,10 +375,11 @@ export function parseSqlTimeout(
  * @throws {CvmError} IO past the deadline, or what the driver threw.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileTemplate, runWithDeadline } from "./framework.ts";
  * const statement = compileTemplate("Q", "q", "SELECT 1", "question");
  * const never = { run: () => new Promise<never>(() => {}), close: () => Promise.resolve() };
- * await runWithDeadline(never, statement, [], 10).catch((e) => e.code); // 4
+ * assert.equal(await runWithDeadline(never, statement, [], 10).catch((e) => e.code), 4);
  * ```
  */
 export async function runWithDeadline(
@@ -427,9 +432,10 @@ export const MAX_SQL_CONNECTIONS = 64;
  *   from 1 to {@linkcode MAX_SQL_CONNECTIONS}.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSqlConnections } from "./framework.ts";
- * parseSqlConnections({ CVM_SQL_CONNECTIONS: "8" }, 4); // 8
- * parseSqlConnections({}, 4); // 4
+ * assert.equal(parseSqlConnections({ CVM_SQL_CONNECTIONS: "8" }, 4), 8);
+ * assert.equal(parseSqlConnections({}, 4), 4);
  * ```
  */
 export function parseSqlConnections(
@@ -492,10 +498,11 @@ export interface SqlSettings {
  * @throws {CvmError} CONFIG naming the variable that is wrong.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readSqlSettings } from "./framework.ts";
  * const s = readSqlSettings(
  *   { prefix: "CVM_MYSQL", style: "question", postQuery: true }, {});
- * s.query.names; // ["account", "domain"]
+ * assert.deepEqual(s.query.names, ["account", "domain"]);
  * ```
  */
 export function readSqlSettings(
@@ -706,9 +713,9 @@ export function createSqlBackend(
  * @returns The error to throw.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { databaseError } from "./framework.ts";
- * databaseError("MySQL", new Error("bad pw hunter2"), ["hunter2"]).message;
- * // "MySQL: bad pw ***"
+ * assert.equal(databaseError("MySQL", new Error("bad pw hunter2"), ["hunter2"]).message, "MySQL: bad pw ***");
  * ```
  */
 export function databaseError(

@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileTemplate } from "./mod.ts";
- * compileTemplate("SELECT 1 WHERE u=$account", "dollar", {}).text;
- * // "SELECT 1 WHERE u=$1"
+ * const s = compileTemplate("CVM_PGSQL_QUERY", "query", "SELECT 1 WHERE u=$account", "dollar");
+ * assert.equal(s.text, "SELECT 1 WHERE u=$1");
  * ```
  *
  * @module

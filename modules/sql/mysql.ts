@@ -69,8 +69,9 @@ export type MysqlOptions = Record<string, string>;
  * @returns `into`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseOptionFile } from "./mysql.ts";
- * parseOptionFile("[client]\nhost = \"db1\"\n[other]\nhost=x\n", ["client"]).host; // "db1"
+ * assert.equal(parseOptionFile("[client]\nhost = \"db1\"\n[other]\nhost=x\n", ["client"]).host, "db1");
  * ```
  */
 export function parseOptionFile(
@@ -123,8 +124,9 @@ export function parseOptionFile(
  * @returns The options.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readOptionFiles } from "./mysql.ts";
- * readOptionFiles(["/nonexistent.cnf"], ["client"]); // {}
+ * assert.deepEqual(readOptionFiles(["/nonexistent.cnf"], ["client"]), {});
  * ```
  */
 export function readOptionFiles(
@@ -196,8 +198,9 @@ function osUser(): string {
  * @throws {CvmError} CONFIG when no database is named or a port is not a number.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mysqlConnectionSettings } from "./mysql.ts";
- * mysqlConnectionSettings({ CVM_MYSQL_HOST: "127.0.0.1", CVM_MYSQL_DB: "mail" }).port; // 3306
+ * assert.equal(mysqlConnectionSettings({ CVM_MYSQL_HOST: "127.0.0.1", CVM_MYSQL_DB: "mail" }).port, 3306);
  * ```
  */
 export function mysqlConnectionSettings(

@@ -138,8 +138,9 @@ function passwordFields(line: string): string[] {
  * @returns The password of the first matching line.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { passwordFromFile } from "./pgsql.ts";
- * passwordFromFile("/nonexistent", "db", 5432, "mail", "cvm"); // undefined
+ * assert.equal(passwordFromFile("/nonexistent", "db", 5432, "mail", "cvm"), undefined);
  * ```
  */
 export function passwordFromFile(
@@ -183,8 +184,9 @@ export function passwordFromFile(
  * @throws {CvmError} CONFIG naming a variable that is not valid.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pgConnectionSettings } from "./pgsql.ts";
- * pgConnectionSettings({ PGHOST: "127.0.0.1", PGUSER: "bob" }).database; // "bob"
+ * assert.equal(pgConnectionSettings({ PGHOST: "127.0.0.1", PGUSER: "bob" }).database, "bob");
  * ```
  */
 export function pgConnectionSettings(

@@ -56,7 +56,7 @@ function asText(value: unknown): SqlValue {
  * @example
  * ```ts
  * import { createSqliteDriver } from "./sqlite.ts";
- * const driver = createSqliteDriver("/var/lib/cvm/accounts.db");
+ * const driver = createSqliteDriver(":memory:");
  * await driver.close();
  * ```
  */
@@ -132,8 +132,11 @@ export function createSqliteDriver(path: string): SqlDriver {
  * @example
  * ```ts
  * import { createSqliteBackend } from "./sqlite.ts";
- * const backend = createSqliteBackend({ CVM_SQLITE_DB: "/var/lib/cvm/accounts.db" },
- *   { persistent: false });
+ * import assert from "node:assert/strict";
+ * const backend = createSqliteBackend({ CVM_SQLITE_DB: ":memory:" }, { persistent: false });
+ * assert.equal(await backend.lookup({ account: "bob", domain: "", domainGiven: false,
+ *   credentials: [], version: 2 }).catch((e) => e.code), 4); // no accounts table: IO
+ * await backend.close?.();
  * ```
  */
 export function createSqliteBackend(
