@@ -18,3 +18,4 @@ export * from "./fd.ts";
 export * from "./passwd.ts";
 export * from "./process.ts";
 export * from "./rlimit.ts";
+export * from "./stat.ts";

@@ -308,8 +308,8 @@ export const SAMPLE_PASSWD = [
 
 /**
  * Asks again until the answer is the one expected, or `ms` have passed:
- * for what a server sees within a moment, never at once (a restarted
- * database, a lock released). Returns the last answer, for the test to assert on.
+ * for what a server sees within a moment (a changed file, within a second),
+ * never at once. Returns the last answer, for the test to assert on.
  *
  * @param ask Makes one attempt.
  * @param done Whether an answer is the one awaited.

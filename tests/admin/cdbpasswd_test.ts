@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   dist,
   ensureDist,
+  eventually,
   have,
   REF,
   run,
@@ -331,14 +332,19 @@ Deno.test("20 cvm cdbpasswd adds at once lose nothing, while cvm-cdb-local and c
     );
     assert.deepEqual(failures, []);
     assert.ok(validations > 0);
-    // Every new account answers through the running server.
+    // Every new account answers through the running server (which looks
+    // at its file at most once a second).
     for (const i of [0, 7, 19]) {
-      const out = await run(`${REF}/cvm-testclient`, [
-        `cvm-local:${socket}`,
-        `user${i}`,
-        "",
-        `pw${i}`,
-      ]);
+      const out = await eventually(
+        () =>
+          run(`${REF}/cvm-testclient`, [
+            `cvm-local:${socket}`,
+            `user${i}`,
+            "",
+            `pw${i}`,
+          ]),
+        (r) => r.code === 0,
+      );
       assert.equal(out.code, 0, out.stderr);
     }
     const leftovers = [...Deno.readDirSync(dir.path)].map((e) => e.name)

@@ -1,7 +1,7 @@
 /**
  * Server modes of the qmail-based modules follow edits of their files
- * without a restart (they look at each file on every request):
- * control/locals, control/virtualdomains, users/cdb,
+ * without a restart, within a second (they look at a file at most once a
+ * second): control/locals, control/virtualdomains, users/cdb,
  * the .qmail files, a domain's passwd.cdb and vpopmail's files; and they
  * log one line per request.
  */
@@ -29,7 +29,7 @@ async function ask(module: string, args: string[]) {
   return { code: out.code, stdout: out.stdout };
 }
 
-/** Asks until the answer has `code` (the machine is shared: allow a moment). */
+/** Asks until the answer has `code` (a server sees a change within a second). */
 function askUntil(module: string, args: string[], code: number) {
   return eventually(() => ask(module, args), (r) => r.code === code);
 }
