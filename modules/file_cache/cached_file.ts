@@ -79,9 +79,13 @@ export const RACY_MS = 2000;
  * Deno.writeTextFileSync(path, "example.com\nexample.org");
  * const locals = new CachedFile(path, (r) =>
  *   r.ok ? new TextDecoder().decode(r.bytes).split("\n") : []);
- * assert.deepEqual(locals.get(), ["example.com", "example.org"]); // re-read only after a change
+ * assert.deepEqual(locals.get(), ["example.com", "example.org"]);
  * Deno.removeSync(path);
- * assert.deepEqual(locals.get(), []); // gone
+ * // Not looked at again within a second: the parsed lines stand.
+ * assert.deepEqual(locals.get(), ["example.com", "example.org"]);
+ * // With recheckMs 0 every get() looks: the removal is seen at once.
+ * const eager = new CachedFile(path, (r) => r.ok, { recheckMs: 0 });
+ * assert.equal(eager.get(), false);
  * ```
  */
 export class CachedFile<T> {
