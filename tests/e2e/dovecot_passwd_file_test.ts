@@ -11,26 +11,18 @@
 
 import {
   dist,
-  ensureDist,
   expect,
   freeTcpPort,
   LineClient,
-  requirePrograms,
   root,
   type Server,
-  skip,
   spawnGroup,
   startServer,
   waitForListener,
   within,
 } from "./_helpers.ts";
-import { run, tempDir } from "../_helpers.ts";
-import { getpwnam } from "../../sys/passwd.ts";
-
-const LIBEXEC = "/usr/lib/dovecot";
-/** The mail user: nobody/nogroup (a uid Dovecot accepts). */
-const MAIL_UID = 65534;
-const MAIL_GID = 65534;
+import { readTextOrEmpty, run, tempDir } from "../_helpers.ts";
+import { dovecotPrograms, MAIL_GID, MAIL_UID } from "./_dovecot.ts";
 
 /** The accounts: name, scheme, password. */
 const ACCOUNTS = [
@@ -39,44 +31,9 @@ const ACCOUNTS = [
   ["dave", "CRAM-MD5", "dave pw"],
 ] as const;
 
-function readText(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test("e2e dovecot: a passwd-file made with doveadm pw, served by cvm-pwfile in scheme mode, IMAP LOGIN through cvm-checkpassword", async (t) => {
-  const programs = requirePrograms("dovecot passwd-file", [
-    "dovecot",
-    "doveadm",
-  ]);
+  const programs = await dovecotPrograms("dovecot passwd-file");
   if (!programs) return;
-  for (const helper of ["checkpassword-reply", "imap", "imap-login"]) {
-    if (!exists(`${LIBEXEC}/${helper}`)) {
-      skip("dovecot passwd-file", `${LIBEXEC}/${helper} is missing`);
-      return;
-    }
-  }
-  if (Deno.uid() !== 0) {
-    skip("dovecot passwd-file", "Dovecot's master must run as root");
-    return;
-  }
-  if (getpwnam("dovecot") === undefined || getpwnam("dovenull") === undefined) {
-    skip("dovecot passwd-file", "the users dovecot and dovenull are missing");
-    return;
-  }
-  await ensureDist();
 
   const tmp = tempDir();
   Deno.chmodSync(tmp.path, 0o755);
@@ -126,7 +83,9 @@ Deno.test("e2e dovecot: a passwd-file made with doveadm pw, served by cvm-pwfile
     );
 
     const port = freeTcpPort();
-    const snippet = readText(`${root}/examples/dovecot/cvm-checkpassword.conf`)
+    const snippet = readTextOrEmpty(
+      `${root}/examples/dovecot/cvm-checkpassword.conf`,
+    )
       .replaceAll("/usr/local/bin/", `${dist}/`)
       .replaceAll("/run/cvm-unix.sock", socket);
     Deno.mkdirSync(`${tmp.path}/run`);
@@ -161,7 +120,7 @@ Deno.test("e2e dovecot: a passwd-file made with doveadm pw, served by cvm-pwfile
     );
     dovecot = spawnGroup(programs.dovecot, ["-F", "-c", conf]);
     const context = () =>
-      `dovecot:\n${dovecot!.output()}\nlog:\n${readText(log)}`;
+      `dovecot:\n${dovecot!.output()}\nlog:\n${readTextOrEmpty(log)}`;
     await waitForListener(port, dovecot).catch((e) => {
       throw new Error(`${e.message}\n${context()}`);
     });

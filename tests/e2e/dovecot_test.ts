@@ -14,73 +14,22 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
   dist,
-  ensureDist,
   expect,
   freeTcpPort,
   LineClient,
-  requirePrograms,
   root,
   type Server,
-  skip,
   spawnGroup,
   startServer,
   waitForListener,
   within,
 } from "./_helpers.ts";
-import { exists, readTextOrEmpty, run, tempDir } from "../_helpers.ts";
-import { getpwnam } from "../../sys/passwd.ts";
-
-/** Where Debian's dovecot keeps its helpers. */
-const LIBEXEC = "/usr/lib/dovecot";
-/** The mail user: nobody/nogroup, a uid Dovecot accepts (>= 500). */
-const MAIL_UID = 65534;
-const MAIL_GID = 65534;
+import { readTextOrEmpty, run, tempDir } from "../_helpers.ts";
+import { dovecotPrograms, MAIL_GID, MAIL_UID } from "./_dovecot.ts";
 
 Deno.test("e2e dovecot: IMAP LOGIN with passdb checkpassword = our cvm-checkpassword, userdb prefetch", async (t) => {
-  const programs = requirePrograms("dovecot", ["dovecot", "doveadm"]);
+  const programs = await dovecotPrograms("dovecot");
   if (!programs) return;
-  for (const helper of ["checkpassword-reply", "imap", "imap-login"]) {
-    if (!exists(`${LIBEXEC}/${helper}`, { followLinks: true })) {
-      skip(
-        "dovecot",
-        `${LIBEXEC}/${helper} is missing (dovecot-core, dovecot-imapd)`,
-      );
-      return;
-    }
-  }
-  if (Deno.uid() !== 0) {
-    skip(
-      "dovecot",
-      "Dovecot's master must run as root (it changes to the mail user)",
-    );
-    return;
-  }
-  const internal = getpwnam("dovecot");
-  if (internal === undefined || getpwnam("dovenull") === undefined) {
-    skip(
-      "dovecot",
-      "the users dovecot and dovenull are missing (dovecot-core makes them)",
-    );
-    return;
-  }
-  await ensureDist();
-  // Dovecot's auth process runs cvm-checkpassword as the user dovecot.
-  const probe = await new Deno.Command(`${dist}/cvm`, {
-    args: ["--list"],
-    uid: internal.uid,
-    gid: internal.gid,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!probe.success) {
-    skip(
-      "dovecot",
-      `the user dovecot cannot run ${dist}/cvm (is the tree readable by it?): ${
-        new TextDecoder().decode(probe.stderr).trim()
-      }`,
-    );
-    return;
-  }
 
   const tmp = tempDir();
   Deno.chmodSync(tmp.path, 0o755); // the dovecot and mail users pass through
