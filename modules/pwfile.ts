@@ -22,6 +22,7 @@ import type { Backend, ModuleRequest } from "./runtime/mod.ts";
 import {
   checkPassword,
   createPasswordDecoy,
+  dovecotDefaultsFromEnv,
   dovecotLineParser,
   parsePasswdLine,
   type PasswdLine,
@@ -255,19 +256,6 @@ function storePassword(
   }, { timeoutMs: 2000 });
 }
 
-/** Reads `$CVM_PWFILE_UID`/`$CVM_PWFILE_GID`: unset, or a decimal id. */
-function defaultId(
-  env: Record<string, string | undefined>,
-  name: string,
-): number | undefined {
-  const text = env[name];
-  if (text === undefined || text === "") return undefined;
-  if (!/^[0-9]{1,10}$/.test(text) || Number(text) > 0xffffffff) {
-    throw new CvmError(ErrorCode.CONFIG, `$${name} is not a decimal id`);
-  }
-  return Number(text);
-}
-
 /**
  * Makes the cvm-pwfile backend from the environment.
  *
@@ -307,10 +295,7 @@ export function createPwfileBackend(
   }
   const comparison = readPasswordComparison("CVM_PWFILE_PWCMP", env);
   const parse: PasswdLineParser = comparison.mode === "scheme"
-    ? dovecotLineParser({
-      uid: defaultId(env, "CVM_PWFILE_UID"),
-      gid: defaultId(env, "CVM_PWFILE_GID"),
-    })
+    ? dovecotLineParser(dovecotDefaultsFromEnv(env))
     : parsePasswdLine;
   const rehasher = rehasherFromEnv(
     "cvm-pwfile",

@@ -25,6 +25,7 @@ import { CachedFile } from "../file_cache/mod.ts";
 import {
   checkPassword,
   createPasswordDecoy,
+  dovecotDefaultsFromEnv,
   dovecotLineParser,
   type PasswdLine,
   readPasswordComparison,
@@ -65,19 +66,6 @@ export function parseCdbPwcmp(value: string | undefined): StoreForm {
     ErrorCode.CONFIG,
     '$CVM_CDB_PWCMP must be "plain", "crypt" or "scheme"',
   );
-}
-
-/** Reads a default user or group id variable: unset, or a decimal number. */
-function defaultId(
-  env: Record<string, string | undefined>,
-  variable: string,
-): number | undefined {
-  const text = env[variable];
-  if (text === undefined || text === "") return undefined;
-  if (!/^[0-9]{1,10}$/.test(text) || Number(text) > 0xffffffff) {
-    throw new CvmError(ErrorCode.CONFIG, `$${variable} is not a decimal id`);
-  }
-  return Number(text);
 }
 
 /** Reads `$CVM_CDB_DOMAINS`: unset, empty or 0 is off, 1 is on. */
@@ -132,11 +120,9 @@ export function createCdbBackend(
   });
   const domains = parseDomains(env.CVM_CDB_DOMAINS);
   const read = lineReader(
-    dovecotLineParser({
-      uid: defaultId(env, "CVM_CDB_UID"),
-      gid: defaultId(env, "CVM_CDB_GID"),
-      variables: { uid: "CVM_CDB_UID", gid: "CVM_CDB_GID" },
-    }),
+    dovecotLineParser(
+      dovecotDefaultsFromEnv(env, { uid: "CVM_CDB_UID", gid: "CVM_CDB_GID" }),
+    ),
     form,
   );
   const rehasher = rehasherFromEnv("cvm-cdb", env, form, "CVM_CDB_PWCMP");

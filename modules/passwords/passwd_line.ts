@@ -7,6 +7,7 @@
  * @module
  */
 
+import { CvmError, ErrorCode } from "../../protocol/mod.ts";
 import { getgrnam, getpwnam } from "../../sys/mod.ts";
 import {
   mailboxOfLocation,
@@ -48,6 +49,50 @@ export interface DovecotDefaults {
   gid?: number;
   /** The variables named when a default is missing (cvm-pwfile's by default). */
   variables?: { uid: string; gid: string };
+}
+
+/**
+ * Reads the default ids of a Dovecot passwd-file's empty uid and gid
+ * fields from the environment (cvm-pwfile's `$CVM_PWFILE_UID` and
+ * `$CVM_PWFILE_GID`, or the variables given): each unset or empty (no
+ * default), or a decimal id of at most 32 bits.
+ *
+ * @param env The module's environment.
+ * @param variables The two variables' names.
+ * @returns The defaults, naming the variables for the error of a line
+ *   that needs one that is not set.
+ * @throws {CvmError} CONFIG naming a variable that is not a decimal id.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dovecotDefaultsFromEnv } from "./passwd_line.ts";
+ * assert.deepEqual(dovecotDefaultsFromEnv({ CVM_PWFILE_UID: "1000" }), {
+ *   uid: 1000,
+ *   gid: undefined,
+ *   variables: { uid: "CVM_PWFILE_UID", gid: "CVM_PWFILE_GID" },
+ * });
+ * assert.throws(
+ *   () => dovecotDefaultsFromEnv({ CVM_CDB_GID: "x" }, { uid: "CVM_CDB_UID", gid: "CVM_CDB_GID" }),
+ *   /\$CVM_CDB_GID is not a decimal id/,
+ * );
+ * ```
+ */
+export function dovecotDefaultsFromEnv(
+  env: Record<string, string | undefined>,
+  variables: { uid: string; gid: string } = {
+    uid: "CVM_PWFILE_UID",
+    gid: "CVM_PWFILE_GID",
+  },
+): DovecotDefaults {
+  const id = (variable: string) => {
+    const text = env[variable];
+    if (text === undefined || text === "") return undefined;
+    if (!/^[0-9]{1,10}$/.test(text) || Number(text) > 0xffffffff) {
+      throw new CvmError(ErrorCode.CONFIG, `$${variable} is not a decimal id`);
+    }
+    return Number(text);
+  };
+  return { uid: id(variables.uid), gid: id(variables.gid), variables };
 }
 
 /**
